@@ -1,0 +1,431 @@
+/** The engine: device, memory, kernel dispatch, scopes and autograd entry points. */
+import { BufferPool, type PoolStats, UniformRing } from "./buffers.ts";
+import { type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
+import { type Kernel, KernelCache, type KernelSpec, loadShaderSources, writeUniforms } from "./kernels.ts";
+import { type DType, fmtShape, type GradNode, sizeOf, Storage, Tensor } from "./tensor.ts";
+import { runBackward } from "./autograd.ts";
+
+/** Options for {@link Engine.create}. */
+export interface EngineOptions extends DeviceOptions {
+  /** Seed of the engine's default random stream (used when an op gets no explicit seed). */
+  seed?: number;
+  /**
+   * Wrap every dispatch in a WebGPU error scope so a validation error names its kernel.
+   * Costs a little per dispatch; on by default.
+   */
+  validate?: boolean;
+}
+
+/** Data accepted by {@link Engine.tensor}. */
+export type TensorData = ArrayLike<number> | Float32Array | Int32Array | Uint32Array;
+
+/** Options for creating a tensor. */
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  dtype?: DType;
+}
+
+/** A value a uniform member can take. */
+export type UniformValues = Record<string, number | readonly number[]>;
+
+/** Bytes of per-dispatch uniforms staged before a forced flush. */
+const UNIFORM_RING_BYTES = 1 << 20;
+/** The 1-D workgroup size every elementwise kernel uses. */
+export const WG = 64;
+
+/** Anything {@link Engine.tidy} can return: tensors kept, nested in arrays or objects. */
+export type Keepable = Tensor | Keepable[] | { [key: string]: Keepable } | unknown;
+
+/**
+ * The WebGPU tensor engine. One per device; tensors belong to the engine that made them.
+ *
+ * Work is recorded into a single open compute pass and submitted when data must move
+ * (an upload, a read) or when {@link flush} is called, so a training step costs one submit.
+ */
+export class Engine {
+  readonly gpu: GpuContext;
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly kernels: KernelCache;
+  /** False inside {@link noGrad}: ops record no graph. */
+  gradEnabled = true;
+  readonly validate: boolean;
+
+  #ring: UniformRing;
+  #ringView: DataView;
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #dispatchesInFlight: string[] = [];
+  #scopes: Set<Tensor>[] = [];
+  #tensorScope = new WeakMap<Tensor, Set<Tensor>>();
+  #seed: number;
+  #seedCounter = 0;
+  #errors: Promise<GPUError | null>[] = [];
+  #errorKernels: string[] = [];
+  #uncaptured: string[] = [];
+  #destroyed = false;
+
+  private constructor(gpu: GpuContext, sources: Map<string, string>, options: EngineOptions) {
+    this.gpu = gpu;
+    this.device = gpu.device;
+    this.pool = new BufferPool(this.device);
+    this.kernels = new KernelCache(this.device, sources);
+    const align = this.device.limits.minUniformBufferOffsetAlignment;
+    this.#ring = new UniformRing(this.device, UNIFORM_RING_BYTES, align);
+    this.#ringView = new DataView(this.#ring.staging);
+    this.#seed = (options.seed ?? 0x5eed) >>> 0;
+    this.validate = options.validate ?? true;
+    this.device.addEventListener("uncapturederror", (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.#uncaptured.push(e.message);
+    });
+  }
+
+  /** Requests a GPU device and loads the shaders. Throws an explanatory error without WebGPU. */
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const [gpu, sources] = await Promise.all([requestGpu(options), loadShaderSources()]);
+    return new Engine(gpu, sources, options);
+  }
+
+  // ---------------------------------------------------------------- tensors
+
+  /** A tensor from CPU data (f32 unless `dtype` says otherwise). */
+  tensor(data: TensorData, shape: readonly number[], options: TensorOptions = {}): Tensor {
+    checkShape("tensor", shape);
+    const n = sizeOf(shape);
+    if (data.length !== n) {
+      throw new Error(`tensor: data has ${data.length} values but shape ${fmtShape(shape)} needs ${n}`);
+    }
+    const dtype = options.dtype ?? "f32";
+    const t = this.empty(shape, dtype, options.requiresGrad ?? false);
+    const typed = dtype === "f32"
+      ? Float32Array.from(data)
+      : dtype === "i32"
+      ? Int32Array.from(data)
+      : Uint32Array.from(data);
+    this.write(t, typed);
+    return t;
+  }
+
+  /** A tensor of zeros. */
+  zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
+    return this.full(shape, 0, options);
+  }
+
+  /** A tensor of ones. */
+  ones(shape: readonly number[], options: TensorOptions = {}): Tensor {
+    return this.full(shape, 1, options);
+  }
+
+  /** A tensor filled with `value`. */
+  full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
+    checkShape("full", shape);
+    const t = this.empty(shape, options.dtype ?? "f32", options.requiresGrad ?? false);
+    this.fill(t, value);
+    return t;
+  }
+
+  /** Uniform random numbers in [0, 1) from a counter-based (Philox) GPU generator. */
+  rand(shape: readonly number[], options: TensorOptions & { seed?: number } = {}): Tensor {
+    return this.#random("uniform", shape, options);
+  }
+
+  /** Standard normal random numbers (Box–Muller over Philox). */
+  randn(shape: readonly number[], options: TensorOptions & { seed?: number } = {}): Tensor {
+    return this.#random("normal", shape, options);
+  }
+
+  #random(kind: "uniform" | "normal", shape: readonly number[], options: TensorOptions & { seed?: number }): Tensor {
+    checkShape(kind === "uniform" ? "rand" : "randn", shape);
+    const t = this.empty(shape, "f32", options.requiresGrad ?? false);
+    const seed = options.seed ?? this.nextSeed();
+    this.run({ file: "random", entry: kind === "uniform" ? "fill_uniform" : "fill_normal" }, { dst: t }, { n: t.size, seed: seed >>> 0, stream: 0 }, this.grid(t.size));
+    return t;
+  }
+
+  /** The next seed of the engine's default stream (deterministic given the engine seed). */
+  nextSeed(): number {
+    let x = (this.#seed + Math.imul(0x9e3779b9, ++this.#seedCounter)) >>> 0;
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+    return (x ^ (x >>> 16)) >>> 0;
+  }
+
+  /** @internal An uninitialised tensor from the pool, tracked by the current scope. */
+  empty(shape: readonly number[], dtype: DType = "f32", requiresGrad = false): Tensor {
+    this.#alive();
+    const bytes = Math.max(4, sizeOf(shape) * 4);
+    const t = new Tensor(this, new Storage(this.pool.acquire(bytes)), shape, dtype, requiresGrad);
+    this.#track(t);
+    return t;
+  }
+
+  /** @internal A new tensor object over the same storage (reshape, detach). */
+  view(t: Tensor, shape: readonly number[], requiresGrad = false): Tensor {
+    const v = new Tensor(this, t.shareStorage(), shape, t.dtype, requiresGrad);
+    this.#track(v);
+    return v;
+  }
+
+  /** @internal Called by {@link Tensor.dispose}. */
+  releaseStorage(s: Storage): void {
+    if (--s.refs === 0) this.pool.release(s.buffer);
+  }
+
+  /** @internal Overwrites a tensor's contents from the CPU. */
+  write(t: Tensor, data: Float32Array | Int32Array | Uint32Array): void {
+    if (data.length !== t.size) throw new Error(`write: ${data.length} values for ${fmtShape(t.shape)}`);
+    // Queue writes run before any not-yet-submitted work, which may still use this buffer.
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer("write"), 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** @internal Sets every element to `value` on the GPU. */
+  fill(t: Tensor, value: number): void {
+    const bits = t.dtype === "f32" ? f32Bits(value) : value >>> 0;
+    this.run({ file: "elementwise", entry: "fill", defines: { OP: 0 } }, { dst_bits: t }, { n: t.size, bits }, this.grid(t.size));
+  }
+
+  /** Reads a tensor back to the CPU (waits for all queued work). */
+  async read(t: Tensor): Promise<Float32Array> {
+    const bytes = Math.max(4, t.size * 4);
+    const staging = this.device.createBuffer({
+      size: Math.ceil(bytes / 4) * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const src = t.buffer("read");
+    this.#endPass();
+    this.#encoderOpen().copyBufferToBuffer(src, 0, staging, 0, staging.size);
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const raw = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    await this.checkErrors();
+    if (t.dtype === "f32") return new Float32Array(raw, 0, t.size);
+    const ints = t.dtype === "i32" ? new Int32Array(raw, 0, t.size) : new Uint32Array(raw, 0, t.size);
+    return Float32Array.from(ints);
+  }
+
+  /** Waits until the GPU has finished all submitted work; throws any pending GPU error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  /** Throws the first WebGPU error seen since the last check, naming the kernel. */
+  async checkErrors(): Promise<void> {
+    await this.kernels.check();
+    const errors = this.#errors;
+    const names = this.#errorKernels;
+    this.#errors = [];
+    this.#errorKernels = [];
+    const results = await Promise.all(errors);
+    const i = results.findIndex((e) => e !== null);
+    if (i >= 0) throw new Error(`WebGPU validation error in kernel ${names[i]}: ${results[i]!.message}`);
+    if (this.#uncaptured.length) {
+      const msg = this.#uncaptured.join("\n");
+      this.#uncaptured = [];
+      throw new Error(`WebGPU error (recent kernels: ${this.#dispatchesInFlight.slice(-5).join(", ")}):\n${msg}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  /**
+   * @internal Records one compute dispatch. `bindings` maps the shader's variable names to
+   * tensors or buffers; `uniforms` maps the uniform struct's member names to values.
+   */
+  run(
+    spec: KernelSpec,
+    bindings: Record<string, Tensor | GPUBuffer>,
+    uniforms: UniformValues,
+    groups: readonly number[],
+  ): void {
+    this.#alive();
+    const kernel = this.kernels.get(spec);
+    const entries: GPUBindGroupEntry[] = [];
+    for (const [name, info] of kernel.storage) {
+      const b = bindings[name];
+      if (!b) throw new Error(`kernel ${kernel.name}: no tensor bound to "${name}"`);
+      const buffer = b instanceof Tensor ? b.buffer(kernel.name) : b;
+      entries.push({ binding: info.binding, resource: { buffer } });
+    }
+    if (kernel.uniform) {
+      entries.push({ binding: kernel.uniform.binding, resource: this.#uniformSlice(kernel, uniforms) });
+    }
+    const [x, y = 1, z = 1] = groups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new Error(`kernel ${kernel.name}: grid [${x}, ${y}, ${z}] exceeds ${max} workgroups per dimension`);
+    }
+    if (this.validate) this.device.pushErrorScope("validation");
+    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    const pass = this.#passOpen();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.validate) {
+      this.#errors.push(this.device.popErrorScope());
+      this.#errorKernels.push(kernel.name);
+    }
+    this.#dispatchesInFlight.push(kernel.name);
+  }
+
+  /** Workgroup counts for `n` threads of a 1-D kernel with workgroup size `wg` (2-D when large). */
+  grid(n: number, wg = WG): [number, number] {
+    const groups = Math.max(1, Math.ceil(n / wg));
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= max) return [groups, 1];
+    const y = Math.ceil(groups / max);
+    return [Math.ceil(groups / y), y];
+  }
+
+  #uniformSlice(kernel: Kernel, values: UniformValues): GPUBufferBinding {
+    const size = kernel.uniform!.size;
+    let offset = this.#ring.reserve(size);
+    if (offset < 0) {
+      this.flush();
+      offset = this.#ring.reserve(size);
+    }
+    new Uint8Array(this.#ring.staging, offset, size).fill(0);
+    writeUniforms(kernel, this.#ringView, offset, values);
+    return { buffer: this.#ring.buffer, offset, size };
+  }
+
+  #encoderOpen(): GPUCommandEncoder {
+    return this.#encoder ??= this.device.createCommandEncoder();
+  }
+
+  #passOpen(): GPUComputePassEncoder {
+    return this.#pass ??= this.#encoderOpen().beginComputePass();
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+
+  /** Submits all recorded work to the GPU queue (does not wait). */
+  flush(): void {
+    if (!this.#encoder) return;
+    this.#endPass();
+    this.#ring.upload(this.device.queue);
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    this.#dispatchesInFlight = this.#dispatchesInFlight.slice(-5);
+  }
+
+  // ---------------------------------------------------------------- scopes and autograd
+
+  /**
+   * Runs `fn` and disposes every tensor created inside it except those it returns (found in
+   * arrays and plain objects) and those passed to {@link keep}. Like `tf.tidy`; `fn` must be sync.
+   */
+  tidy<T extends Keepable>(fn: () => T): T {
+    const scope = new Set<Tensor>();
+    this.#scopes.push(scope);
+    let result: T;
+    try {
+      result = fn();
+      if (result instanceof Promise) throw new Error("tidy: the function must not be async");
+    } finally {
+      this.#scopes.pop();
+    }
+    const keep = new Set<Tensor>();
+    collectTensors(result, keep);
+    const parent = this.#scopes.at(-1);
+    for (const t of scope) {
+      if (keep.has(t)) {
+        this.#tensorScope.delete(t);
+        if (parent) this.#track(t);
+      } else {
+        t.dispose();
+      }
+    }
+    return result;
+  }
+
+  /** Excludes a tensor from the enclosing {@link tidy} scopes (it lives until disposed). */
+  keep<T extends Tensor>(t: T): T {
+    this.#tensorScope.get(t)?.delete(t);
+    this.#tensorScope.delete(t);
+    return t;
+  }
+
+  /** Runs `fn` without recording gradients (like `torch.no_grad()`). */
+  noGrad<T>(fn: () => T): T {
+    const prev = this.gradEnabled;
+    this.gradEnabled = false;
+    try {
+      return fn();
+    } finally {
+      this.gradEnabled = prev;
+    }
+  }
+
+  /** @internal Attaches a backward rule to `out` when any input needs a gradient. */
+  record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode["backward"]): Tensor {
+    if (this.gradEnabled && inputs.some((t) => t.requiresGrad)) {
+      out.requiresGrad = true;
+      out.node = { op, inputs, backward };
+    }
+    return out;
+  }
+
+  /** @internal See {@link Tensor.backward}. */
+  backward(root: Tensor): void {
+    runBackward(this, root);
+  }
+
+  #track(t: Tensor): void {
+    const scope = this.#scopes.at(-1);
+    if (scope) {
+      scope.add(t);
+      this.#tensorScope.set(t, scope);
+    }
+  }
+
+  /** Pool counters (allocated bytes stay flat in steady state). */
+  get memory(): PoolStats {
+    return this.pool.stats;
+  }
+
+  /** Releases the device. The engine cannot be used afterwards. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.flush();
+    this.pool.trim();
+    this.#ring.buffer.destroy();
+    this.device.destroy();
+    this.#destroyed = true;
+  }
+
+  #alive(): void {
+    if (this.#destroyed) throw new Error("engine was destroyed");
+  }
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
+  else if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectTensors(v, into);
+  }
+}
+
+/** Throws unless every dimension is a non-negative integer. */
+export function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`${op}: invalid shape ${fmtShape(shape as number[])}: sizes must be non-negative integers`);
+  }
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+function f32Bits(v: number): number {
+  f32[0] = v;
+  return u32[0];
+}

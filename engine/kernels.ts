@@ -1,0 +1,224 @@
+/**
+ * Compute kernels: WGSL files from `shaders/`, specialised by prepended constants, reflected with
+ * wgsl_reflect (so bindings and uniform layouts are read from the shader, never written by hand),
+ * compiled once and cached.
+ */
+import { WgslReflect } from "wgsl_reflect";
+
+/**
+ * Every shader file the engine uses; all are loaded when an engine is created. `common` is a
+ * prelude (thread indexing, Philox RNG) prepended to every other file.
+ */
+export const SHADER_FILES = [
+  "common",
+  "elementwise",
+  "layout",
+  "reduce",
+  "matmul",
+  "conv2d",
+  "norm",
+  "pool",
+  "random",
+] as const;
+
+/** A shader file name without extension. */
+export type ShaderFile = typeof SHADER_FILES[number];
+
+/** Which kernel to run: file, entry point and compile-time constants. */
+export interface KernelSpec {
+  file: ShaderFile;
+  entry: string;
+  /** Prepended as `const NAME: u32 = v;` (or `f32`/`bool`); kernels are cached per set. */
+  defines?: Record<string, number | boolean>;
+}
+
+/** Scalar kinds a uniform member can have. */
+type ScalarKind = "u32" | "i32" | "f32";
+
+interface UniformMember {
+  offset: number;
+  kind: ScalarKind;
+  /** Number of scalars (vectors and arrays are flattened). */
+  count: number;
+}
+
+/** A compiled kernel and what reflection told us about it. */
+export interface Kernel {
+  /** `file:entry{defines}` — used in error messages. */
+  name: string;
+  file: string;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  /** Storage bindings used by the entry point, by variable name. */
+  storage: Map<string, { binding: number; readOnly: boolean }>;
+  /** The uniform binding, if the entry point uses one. */
+  uniform?: { binding: number; size: number; members: Map<string, UniformMember> };
+  workgroupSize: [number, number, number];
+}
+
+/** Reads every shader file relative to this module (works from a remote import too). */
+export async function loadShaderSources(): Promise<Map<string, string>> {
+  const sources = new Map<string, string>();
+  await Promise.all(SHADER_FILES.map(async (name) => {
+    const url = new URL(`../shaders/${name}.wgsl`, import.meta.url);
+    const text = url.protocol === "file:"
+      ? await Deno.readTextFile(url)
+      : await (await fetch(url)).text();
+    sources.set(name, text);
+  }));
+  return sources;
+}
+
+function scalarKind(typeName: string): ScalarKind {
+  if (typeName === "u32" || typeName === "i32" || typeName === "f32") return typeName;
+  throw new Error(`unsupported uniform scalar type ${typeName}`);
+}
+
+// deno-lint-ignore no-explicit-any
+function flattenMember(type: any): { kind: ScalarKind; count: number } {
+  const name: string = type.name;
+  if (name === "array") {
+    const inner = flattenMember(type.format);
+    return { kind: inner.kind, count: inner.count * type.count };
+  }
+  const vec = /^vec([234])(<(\w+)>)?$/.exec(name) ?? /^vec([234])([uif])$/.exec(name);
+  if (vec) {
+    const inner = type.format?.name ?? ({ u: "u32", i: "i32", f: "f32" } as Record<string, string>)[vec[2]];
+    return { kind: scalarKind(inner), count: Number(vec[1]) };
+  }
+  return { kind: scalarKind(name), count: 1 };
+}
+
+function defineLines(defines: Record<string, number | boolean> = {}): string {
+  return Object.entries(defines).map(([k, v]) => {
+    if (typeof v === "boolean") return `const ${k}: bool = ${v};`;
+    if (Number.isInteger(v) && v >= 0) return `const ${k}: u32 = ${v}u;`;
+    return `const ${k}: f32 = ${v};`;
+  }).join("\n");
+}
+
+/** Builds and caches pipelines; validation and compile errors name the kernel and file. */
+export class KernelCache {
+  #device: GPUDevice;
+  #sources: Map<string, string>;
+  #cache = new Map<string, Kernel>();
+  /** Errors from pipeline creation, checked at the next sync point. */
+  pendingErrors: Promise<void>[] = [];
+
+  constructor(device: GPUDevice, sources: Map<string, string>) {
+    this.#device = device;
+    this.#sources = sources;
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  get(spec: KernelSpec): Kernel {
+    const defs = spec.defines ?? {};
+    const key = `${spec.file}:${spec.entry}${JSON.stringify(defs)}`;
+    const hit = this.#cache.get(key);
+    if (hit) return hit;
+    const kernel = this.#build(spec, key);
+    this.#cache.set(key, kernel);
+    return kernel;
+  }
+
+  #build(spec: KernelSpec, name: string): Kernel {
+    const text = this.#sources.get(spec.file);
+    const file = `shaders/${spec.file}.wgsl`;
+    if (text === undefined) throw new Error(`shader ${file} was not loaded`);
+    const prefix = defineLines(spec.defines) + "\n" + (this.#sources.get("common") ?? "") + "\n";
+    const prefixLines = prefix.split("\n").length - 1;
+    const code = prefix + text;
+    let reflect: WgslReflect;
+    try {
+      reflect = new WgslReflect(code);
+    } catch (e) {
+      throw new Error(`kernel ${name}: ${file} does not parse: ${(e as Error).message}`);
+    }
+    const entry = reflect.entry.compute.find((e) => e.name === spec.entry);
+    if (!entry) throw new Error(`kernel ${name}: ${file} has no compute entry point "${spec.entry}"`);
+    const used = new Set(entry.resources.map((r) => r.name));
+
+    const storage = new Map<string, { binding: number; readOnly: boolean }>();
+    for (const s of reflect.storage) {
+      if (!used.has(s.name)) continue;
+      if (s.group !== 0) throw new Error(`kernel ${name}: ${file}: only @group(0) is supported`);
+      storage.set(s.name, { binding: s.binding, readOnly: String(s.access) !== "read_write" });
+    }
+    let uniform: Kernel["uniform"];
+    for (const u of reflect.uniforms) {
+      if (!used.has(u.name)) continue;
+      const members = new Map<string, UniformMember>();
+      // deno-lint-ignore no-explicit-any
+      for (const m of (u.type as any).members ?? []) {
+        members.set(m.name, { offset: m.offset, ...flattenMember(m.type) });
+      }
+      uniform = { binding: u.binding, size: u.size, members };
+    }
+
+    const device = this.#device;
+    device.pushErrorScope("validation");
+    const module = device.createShaderModule({ code, label: name });
+    const pipeline = device.createComputePipeline({
+      label: name,
+      layout: "auto",
+      compute: { module, entryPoint: spec.entry },
+    });
+    const scope = device.popErrorScope();
+    this.pendingErrors.push(
+      Promise.all([scope, module.getCompilationInfo()]).then(([err, info]) => {
+        const messages = info.messages.filter((m) => m.type === "error")
+          .map((m) => `  line ${m.lineNum - prefixLines}: ${m.message}`);
+        if (err || messages.length) {
+          throw new Error(
+            `kernel ${name} (${file}) failed to compile:\n${messages.join("\n") || err?.message}`,
+          );
+        }
+      }),
+    );
+    const wg = entry.workgroupSize;
+    return {
+      name,
+      file,
+      pipeline,
+      layout: pipeline.getBindGroupLayout(0),
+      storage,
+      uniform,
+      workgroupSize: [wg?.[0] ?? 1, wg?.[1] ?? 1, wg?.[2] ?? 1],
+    };
+  }
+
+  /** Awaits compile results of every pipeline built so far; throws the first failure. */
+  async check(): Promise<void> {
+    const pending = this.pendingErrors;
+    this.pendingErrors = [];
+    await Promise.all(pending);
+  }
+}
+
+/** Writes named uniform values into `view` at `base` using the reflected layout. */
+export function writeUniforms(
+  kernel: Kernel,
+  view: DataView,
+  base: number,
+  values: Record<string, number | readonly number[]>,
+): void {
+  const u = kernel.uniform!;
+  for (const [key, value] of Object.entries(values)) {
+    const m = u.members.get(key);
+    if (!m) throw new Error(`kernel ${kernel.name}: uniform struct has no member "${key}"`);
+    const arr = typeof value === "number" ? [value] : value;
+    if (arr.length > m.count) {
+      throw new Error(`kernel ${kernel.name}: uniform "${key}" holds ${m.count} values, got ${arr.length}`);
+    }
+    // vec4 arrays are 16-byte strided, which equals tight packing of 4-wide vectors.
+    for (let i = 0; i < arr.length; i++) {
+      const at = base + m.offset + i * 4;
+      if (m.kind === "f32") view.setFloat32(at, arr[i], true);
+      else if (m.kind === "i32") view.setInt32(at, arr[i], true);
+      else view.setUint32(at, arr[i], true);
+    }
+  }
+}

@@ -1,0 +1,200 @@
+/** Elementwise ops: unary functions and broadcasting binary arithmetic, with gradients. */
+import type { Tensor } from "../tensor.ts";
+import { fmtShape } from "../tensor.ts";
+import { contiguousStrides, sumTo } from "./shape_utils.ts";
+
+/** Unary op codes; must match the constants in shaders/elementwise.wgsl. */
+const UNARY = {
+  neg: 0,
+  exp: 1,
+  log: 2,
+  sqrt: 3,
+  relu: 4,
+  leakyRelu: 5,
+  silu: 6,
+  gelu: 7,
+  sigmoid: 8,
+  tanh: 9,
+  scale: 10,
+  abs: 11,
+  square: 12,
+  clampMin: 13,
+  huber: 14,
+  addScalar: 15,
+} as const;
+type UnaryName = keyof typeof UNARY;
+
+const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+type BinaryName = keyof typeof BINARY;
+
+function checkFloat(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    t.storage(op);
+    if (t.dtype !== "f32") throw new Error(`${op}: expected a f32 tensor, got ${t.dtype}`);
+  }
+}
+
+function unaryKernel(op: UnaryName, entry: "unary" | "unary_grad", x: Tensor, g: Tensor | null, alpha: number): Tensor {
+  const e = x.engine;
+  const out = e.empty(x.shape);
+  const bindings: Record<string, Tensor> = { src: x, dst: out };
+  if (g) bindings.grad = g;
+  e.run({ file: "elementwise", entry, defines: { OP: UNARY[op] } }, bindings, { n: x.size, alpha }, e.grid(x.size));
+  return out;
+}
+
+function unary(op: UnaryName, x: Tensor, alpha = 0): Tensor {
+  checkFloat(op, x);
+  const out = unaryKernel(op, "unary", x, null, alpha);
+  return x.engine.record(out, op, [x], (g) => [unaryKernel(op, "unary_grad", x, g, alpha)]);
+}
+
+/** -x */
+export function neg(x: Tensor): Tensor {
+  return unary("neg", x);
+}
+/** e^x */
+export function exp(x: Tensor): Tensor {
+  return unary("exp", x);
+}
+/** Natural logarithm. */
+export function log(x: Tensor): Tensor {
+  return unary("log", x);
+}
+/** Square root. */
+export function sqrt(x: Tensor): Tensor {
+  return unary("sqrt", x);
+}
+/** max(x, 0); gradient 0 at 0 as in PyTorch. */
+export function relu(x: Tensor): Tensor {
+  return unary("relu", x);
+}
+/** x for x > 0, else slope * x. */
+export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
+  return unary("leakyRelu", x, slope);
+}
+/** x * sigmoid(x) (a.k.a. swish). */
+export function silu(x: Tensor): Tensor {
+  return unary("silu", x);
+}
+/** Exact (erf) GELU, PyTorch's default. */
+export function gelu(x: Tensor): Tensor {
+  return unary("gelu", x);
+}
+/** 1 / (1 + e^-x) */
+export function sigmoid(x: Tensor): Tensor {
+  return unary("sigmoid", x);
+}
+/** Hyperbolic tangent. */
+export function tanh(x: Tensor): Tensor {
+  return unary("tanh", x);
+}
+/** x * factor for a constant factor. */
+export function scale(x: Tensor, factor: number): Tensor {
+  return unary("scale", x, factor);
+}
+/** x + c for a constant c. */
+export function addScalar(x: Tensor, c: number): Tensor {
+  return unary("addScalar", x, c);
+}
+/** |x|; gradient sign(x) (0 at 0) as in PyTorch. */
+export function abs(x: Tensor): Tensor {
+  return unary("abs", x);
+}
+/** x². */
+export function square(x: Tensor): Tensor {
+  return unary("square", x);
+}
+/** max(x, min); gradient passes where x >= min, as torch.clamp_min. */
+export function clampMin(x: Tensor, min: number): Tensor {
+  return unary("clampMin", x, min);
+}
+/** Elementwise smooth-L1 (Huber) of a difference: 0.5 d²/beta if |d| < beta else |d| - beta/2. */
+export function huber(d: Tensor, beta: number): Tensor {
+  if (!(beta > 0)) throw new Error(`huber: beta must be > 0, got ${beta}`);
+  return unary("huber", d, beta);
+}
+
+/** Broadcast shape of two shapes (numpy rules), or an error naming the op and both shapes. */
+export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Element strides of `shape` when read as if broadcast to `outShape` (0 on broadcast dims). */
+function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const strides = contiguousStrides(shape);
+  const pad = outShape.length - shape.length;
+  return outShape.map((_, i) => (i < pad || shape[i - pad] === 1 ? 0 : strides[i - pad]));
+}
+
+const MAX_RANK = 8;
+
+function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
+  const e = a.engine;
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const out = e.empty(shape);
+  const n = out.size;
+  const same = a.size === n && b.size === n;
+  if (same) {
+    e.run({ file: "elementwise", entry: "binary_same", defines: { OP: BINARY[op] } }, { src: a, rhs: b, dst: out }, { n }, e.grid(n));
+    return out;
+  }
+  if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
+  e.run({ file: "elementwise", entry: "binary_broadcast", defines: { OP: BINARY[op] } }, { src: a, rhs: b, dst: out }, {
+    n,
+    rank: shape.length,
+    shape,
+    a_strides: broadcastStrides(a.shape, shape),
+    b_strides: broadcastStrides(b.shape, shape),
+  }, e.grid(n));
+  return out;
+}
+
+function binary(op: BinaryName, a: Tensor, b: Tensor, backward: (g: Tensor, out: Tensor) => [Tensor, Tensor]): Tensor {
+  checkFloat(op, a, b);
+  if (a.engine !== b.engine) throw new Error(`${op}: tensors belong to different engines`);
+  const out = binaryKernel(op, a, b);
+  return a.engine.record(out, op, [a, b], (g) => {
+    const [ga, gb] = backward(g, out);
+    const ra = sumTo(ga, a.shape);
+    const rb = sumTo(gb, b.shape);
+    for (const t of new Set([ga, gb])) if (t !== g && t !== ra && t !== rb) t.dispose();
+    return [ra, rb];
+  });
+}
+
+/** a + b with broadcasting. */
+export function add(a: Tensor, b: Tensor): Tensor {
+  return binary("add", a, b, (g) => [g, g]);
+}
+
+/** a - b with broadcasting. */
+export function sub(a: Tensor, b: Tensor): Tensor {
+  return binary("sub", a, b, (g) => [g, neg(g)]);
+}
+
+/** a * b with broadcasting. */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  return binary("mul", a, b, (g) => [binaryKernel("mul", g, b), binaryKernel("mul", g, a)]);
+}
+
+/** a / b with broadcasting. */
+export function div(a: Tensor, b: Tensor): Tensor {
+  return binary("div", a, b, (g, out) => {
+    const ga = binaryKernel("div", g, b);
+    const t = binaryKernel("mul", ga, out); // g * a / b²
+    const gb = neg(t);
+    t.dispose();
+    return [ga, gb];
+  });
+}

@@ -1,0 +1,38 @@
+// Data movement: one strided copy covers permute, slice, concat, expand (broadcast) and the
+// scatter of a slice's gradient. out[out_offset + sum(i_d * out_strides_d)] =
+// src[in_offset + sum(i_d * in_strides_d)] for every index i of `shape`.
+
+struct Params {
+  n: u32,
+  rank: u32,
+  in_offset: u32,
+  out_offset: u32,
+  shape: array<vec4<u32>, 2>,
+  in_strides: array<vec4<u32>, 2>,
+  out_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+
+fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+  return v[d / 4u][d % 4u];
+}
+
+@compute @workgroup_size(WG)
+fn strided_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var rest = i;
+  var si = params.in_offset;
+  var di = params.out_offset;
+  for (var d = params.rank; d > 0u; d--) {
+    let size = dim(params.shape, d - 1u);
+    let idx = rest % size;
+    rest = rest / size;
+    si += idx * dim(params.in_strides, d - 1u);
+    di += idx * dim(params.out_strides, d - 1u);
+  }
+  dst[di] = src[si];
+}
