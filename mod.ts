@@ -3,7 +3,12 @@
  *
  * @module
  */
-export { Engine, type EngineOptions, type TensorData, type TensorOptions } from "./engine/engine.ts";
+export {
+  Engine,
+  type EngineOptions,
+  type TensorData,
+  type TensorOptions,
+} from "./engine/engine.ts";
 export { type DType, Tensor } from "./engine/tensor.ts";
 export type { PoolStats } from "./engine/buffers.ts";
 export {
@@ -29,4 +34,24 @@ export {
   tanh,
 } from "./engine/ops/elementwise.ts";
 export { mean, sum } from "./engine/ops/reduce.ts";
-export { clone, concat, expand, flatten, permute, reshape, slice, transpose } from "./engine/ops/layout.ts";
+export {
+  clone,
+  concat,
+  expand,
+  flatten,
+  permute,
+  reshape,
+  slice,
+  transpose,
+} from "./engine/ops/layout.ts";
+export { linear, matmul } from "./engine/ops/matmul.ts";
+export { dropout, type DropoutOptions } from "./engine/ops/random.ts";
+export {
+  type CosineOptions,
+  cosineSimilarity,
+  l1Loss,
+  mseLoss,
+  smoothL1Loss,
+  type SmoothL1Options,
+} from "./engine/ops/losses.ts";
+export { SGD, type SGDOptions } from "./engine/optim/sgd.ts";

@@ -67,7 +67,9 @@ export function runBackward(engine: Engine, root: Tensor): void {
         }
         if (gi.size !== input.size || gi.rank !== input.rank) {
           throw new Error(
-            `backward of ${node.op}: gradient ${fmtShape(gi.shape)} does not match input ${fmtShape(input.shape)}`,
+            `backward of ${node.op}: gradient ${fmtShape(gi.shape)} does not match input ${
+              fmtShape(input.shape)
+            }`,
           );
         }
         // A rule may hand back the incoming gradient or the same tensor twice; give each owner its own.

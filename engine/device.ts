@@ -40,7 +40,9 @@ const WANTED_LIMITS: Record<string, number> = {
 /** Requests an adapter and a device; throws an explanatory error when WebGPU is unavailable. */
 export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContext> {
   if (typeof navigator === "undefined" || !("gpu" in navigator)) {
-    throw new Error("WebGPU is not available in this runtime (navigator.gpu is missing).\n" + NO_ADAPTER_HELP);
+    throw new Error(
+      "WebGPU is not available in this runtime (navigator.gpu is missing).\n" + NO_ADAPTER_HELP,
+    );
   }
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference });
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
@@ -58,6 +60,7 @@ export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContex
   const info = adapter.info;
   const description = info.description || [info.vendor, info.architecture, info.device]
     .filter(Boolean).join(" ");
-  const isSoftware = info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(description);
+  const isSoftware = info.isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader/i.test(description);
   return { adapter, device, description, isSoftware, hasTimestamps };
 }

@@ -1,7 +1,13 @@
 /** The engine: device, memory, kernel dispatch, scopes and autograd entry points. */
 import { BufferPool, type PoolStats, UniformRing } from "./buffers.ts";
 import { type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
-import { type Kernel, KernelCache, type KernelSpec, loadShaderSources, writeUniforms } from "./kernels.ts";
+import {
+  type Kernel,
+  KernelCache,
+  type KernelSpec,
+  loadShaderSources,
+  writeUniforms,
+} from "./kernels.ts";
 import { type DType, fmtShape, type GradNode, sizeOf, Storage, Tensor } from "./tensor.ts";
 import { runBackward } from "./autograd.ts";
 
@@ -94,7 +100,9 @@ export class Engine {
     checkShape("tensor", shape);
     const n = sizeOf(shape);
     if (data.length !== n) {
-      throw new Error(`tensor: data has ${data.length} values but shape ${fmtShape(shape)} needs ${n}`);
+      throw new Error(
+        `tensor: data has ${data.length} values but shape ${fmtShape(shape)} needs ${n}`,
+      );
     }
     const dtype = options.dtype ?? "f32";
     const t = this.empty(shape, dtype, options.requiresGrad ?? false);
@@ -135,11 +143,20 @@ export class Engine {
     return this.#random("normal", shape, options);
   }
 
-  #random(kind: "uniform" | "normal", shape: readonly number[], options: TensorOptions & { seed?: number }): Tensor {
+  #random(
+    kind: "uniform" | "normal",
+    shape: readonly number[],
+    options: TensorOptions & { seed?: number },
+  ): Tensor {
     checkShape(kind === "uniform" ? "rand" : "randn", shape);
     const t = this.empty(shape, "f32", options.requiresGrad ?? false);
     const seed = options.seed ?? this.nextSeed();
-    this.run({ file: "random", entry: kind === "uniform" ? "fill_uniform" : "fill_normal" }, { dst: t }, { n: t.size, seed: seed >>> 0, stream: 0 }, this.grid(t.size));
+    this.run(
+      { file: "random", entry: kind === "uniform" ? "fill_uniform" : "fill_normal" },
+      { dst: t },
+      { n: t.size, seed: seed >>> 0, stream: 0 },
+      this.grid(t.size),
+    );
     return t;
   }
 
@@ -174,16 +191,21 @@ export class Engine {
 
   /** @internal Overwrites a tensor's contents from the CPU. */
   write(t: Tensor, data: Float32Array | Int32Array | Uint32Array): void {
-    if (data.length !== t.size) throw new Error(`write: ${data.length} values for ${fmtShape(t.shape)}`);
+    if (data.length !== t.size) {
+      throw new Error(`write: ${data.length} values for ${fmtShape(t.shape)}`);
+    }
     // Queue writes run before any not-yet-submitted work, which may still use this buffer.
     this.flush();
-    this.device.queue.writeBuffer(t.buffer("write"), 0, data.buffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(t.buffer("write"), 0, data as Float32Array<ArrayBuffer>);
   }
 
   /** @internal Sets every element to `value` on the GPU. */
   fill(t: Tensor, value: number): void {
     const bits = t.dtype === "f32" ? f32Bits(value) : value >>> 0;
-    this.run({ file: "elementwise", entry: "fill", defines: { OP: 0 } }, { dst_bits: t }, { n: t.size, bits }, this.grid(t.size));
+    this.run({ file: "elementwise", entry: "fill", defines: { OP: 0 } }, { dst_bits: t }, {
+      n: t.size,
+      bits,
+    }, this.grid(t.size));
   }
 
   /** Reads a tensor back to the CPU (waits for all queued work). */
@@ -203,7 +225,9 @@ export class Engine {
     staging.destroy();
     await this.checkErrors();
     if (t.dtype === "f32") return new Float32Array(raw, 0, t.size);
-    const ints = t.dtype === "i32" ? new Int32Array(raw, 0, t.size) : new Uint32Array(raw, 0, t.size);
+    const ints = t.dtype === "i32"
+      ? new Int32Array(raw, 0, t.size)
+      : new Uint32Array(raw, 0, t.size);
     return Float32Array.from(ints);
   }
 
@@ -223,11 +247,15 @@ export class Engine {
     this.#errorKernels = [];
     const results = await Promise.all(errors);
     const i = results.findIndex((e) => e !== null);
-    if (i >= 0) throw new Error(`WebGPU validation error in kernel ${names[i]}: ${results[i]!.message}`);
+    if (i >= 0) {
+      throw new Error(`WebGPU validation error in kernel ${names[i]}: ${results[i]!.message}`);
+    }
     if (this.#uncaptured.length) {
       const msg = this.#uncaptured.join("\n");
       this.#uncaptured = [];
-      throw new Error(`WebGPU error (recent kernels: ${this.#dispatchesInFlight.slice(-5).join(", ")}):\n${msg}`);
+      throw new Error(
+        `WebGPU error (recent kernels: ${this.#dispatchesInFlight.slice(-5).join(", ")}):\n${msg}`,
+      );
     }
   }
 
@@ -253,13 +281,18 @@ export class Engine {
       entries.push({ binding: info.binding, resource: { buffer } });
     }
     if (kernel.uniform) {
-      entries.push({ binding: kernel.uniform.binding, resource: this.#uniformSlice(kernel, uniforms) });
+      entries.push({
+        binding: kernel.uniform.binding,
+        resource: this.#uniformSlice(kernel, uniforms),
+      });
     }
     const [x, y = 1, z = 1] = groups;
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) {
-      throw new Error(`kernel ${kernel.name}: grid [${x}, ${y}, ${z}] exceeds ${max} workgroups per dimension`);
+      throw new Error(
+        `kernel ${kernel.name}: grid [${x}, ${y}, ${z}] exceeds ${max} workgroups per dimension`,
+      );
     }
     if (this.validate) this.device.pushErrorScope("validation");
     const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
@@ -366,6 +399,15 @@ export class Engine {
     }
   }
 
+  /**
+   * @internal Runs an op built from other ops. Without gradients its intermediates are freed at
+   * once; with gradients they are saved for backward and live in the caller's scope.
+   */
+  composite(inputs: readonly Tensor[], fn: () => Tensor): Tensor {
+    if (this.gradEnabled && inputs.some((t) => t.requiresGrad)) return fn();
+    return this.tidy(fn);
+  }
+
   /** @internal Attaches a backward rule to `out` when any input needs a gradient. */
   record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode["backward"]): Tensor {
     if (this.gradEnabled && inputs.some((t) => t.requiresGrad)) {
@@ -410,8 +452,10 @@ export class Engine {
 
 function collectTensors(value: unknown, into: Set<Tensor>): void {
   if (value instanceof Tensor) into.add(value);
-  else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
-  else if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+  else if (Array.isArray(value)) { for (const v of value) collectTensors(v, into); }
+  else if (
+    value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
+  ) {
     for (const v of Object.values(value)) collectTensors(v, into);
   }
 }
@@ -419,7 +463,9 @@ function collectTensors(value: unknown, into: Set<Tensor>): void {
 /** Throws unless every dimension is a non-negative integer. */
 export function checkShape(op: string, shape: readonly number[]): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(`${op}: invalid shape ${fmtShape(shape as number[])}: sizes must be non-negative integers`);
+    throw new Error(
+      `${op}: invalid shape ${fmtShape(shape as number[])}: sizes must be non-negative integers`,
+    );
   }
 }
 

@@ -3,6 +3,8 @@
  * wgsl_reflect (so bindings and uniform layouts are read from the shader, never written by hand),
  * compiled once and cached.
  */
+// The package's CommonJS main does not load in Deno; its ES module build carries no types entry.
+// @ts-types="npm:wgsl_reflect@1.6.0/types/index.d.ts"
 import { WgslReflect } from "wgsl_reflect";
 
 /**
@@ -83,7 +85,8 @@ function flattenMember(type: any): { kind: ScalarKind; count: number } {
   }
   const vec = /^vec([234])(<(\w+)>)?$/.exec(name) ?? /^vec([234])([uif])$/.exec(name);
   if (vec) {
-    const inner = type.format?.name ?? ({ u: "u32", i: "i32", f: "f32" } as Record<string, string>)[vec[2]];
+    const inner = type.format?.name ??
+      ({ u: "u32", i: "i32", f: "f32" } as Record<string, string>)[vec[2]];
     return { kind: scalarKind(inner), count: Number(vec[1]) };
   }
   return { kind: scalarKind(name), count: 1 };
@@ -138,7 +141,9 @@ export class KernelCache {
       throw new Error(`kernel ${name}: ${file} does not parse: ${(e as Error).message}`);
     }
     const entry = reflect.entry.compute.find((e) => e.name === spec.entry);
-    if (!entry) throw new Error(`kernel ${name}: ${file} has no compute entry point "${spec.entry}"`);
+    if (!entry) {
+      throw new Error(`kernel ${name}: ${file} has no compute entry point "${spec.entry}"`);
+    }
     const used = new Set(entry.resources.map((r) => r.name));
 
     const storage = new Map<string, { binding: number; readOnly: boolean }>();
@@ -211,7 +216,9 @@ export function writeUniforms(
     if (!m) throw new Error(`kernel ${kernel.name}: uniform struct has no member "${key}"`);
     const arr = typeof value === "number" ? [value] : value;
     if (arr.length > m.count) {
-      throw new Error(`kernel ${kernel.name}: uniform "${key}" holds ${m.count} values, got ${arr.length}`);
+      throw new Error(
+        `kernel ${kernel.name}: uniform "${key}" holds ${m.count} values, got ${arr.length}`,
+      );
     }
     // vec4 arrays are 16-byte strided, which equals tight packing of 4-wide vectors.
     for (let i = 0; i < arr.length; i++) {

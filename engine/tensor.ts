@@ -54,7 +54,13 @@ export class Tensor {
   #storage: Storage | null;
 
   /** @internal Use the engine's factory methods instead. */
-  constructor(engine: Engine, storage: Storage, shape: readonly number[], dtype: DType, requiresGrad: boolean) {
+  constructor(
+    engine: Engine,
+    storage: Storage,
+    shape: readonly number[],
+    dtype: DType,
+    requiresGrad: boolean,
+  ) {
     this.engine = engine;
     this.#storage = storage;
     this.shape = Object.freeze([...shape]);
@@ -98,7 +104,9 @@ export class Tensor {
 
   /** Reads a one-element tensor as a number. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new Error(`item: tensor has shape ${fmtShape(this.shape)}, not one element`);
+    if (this.size !== 1) {
+      throw new Error(`item: tensor has shape ${fmtShape(this.shape)}, not one element`);
+    }
     return (await this.read())[0];
   }
 
@@ -129,6 +137,8 @@ export class Tensor {
   }
 
   toString(): string {
-    return `Tensor(#${this.id}, ${fmtShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
+    return `Tensor(#${this.id}, ${fmtShape(this.shape)}, ${this.dtype}${
+      this.requiresGrad ? ", requiresGrad" : ""
+    })`;
   }
 }

@@ -173,3 +173,11 @@ fn binary_broadcast(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   }
   dst[i] = apply(src[ia], rhs[ib]);
 }
+
+// In place: dst += alpha * src (parameter updates; dst is bound read_write).
+@compute @workgroup_size(WG)
+fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] += params.alpha * src[i];
+}

@@ -34,12 +34,23 @@ function checkFloat(op: string, ...ts: Tensor[]): void {
   }
 }
 
-function unaryKernel(op: UnaryName, entry: "unary" | "unary_grad", x: Tensor, g: Tensor | null, alpha: number): Tensor {
+function unaryKernel(
+  op: UnaryName,
+  entry: "unary" | "unary_grad",
+  x: Tensor,
+  g: Tensor | null,
+  alpha: number,
+): Tensor {
   const e = x.engine;
   const out = e.empty(x.shape);
   const bindings: Record<string, Tensor> = { src: x, dst: out };
   if (g) bindings.grad = g;
-  e.run({ file: "elementwise", entry, defines: { OP: UNARY[op] } }, bindings, { n: x.size, alpha }, e.grid(x.size));
+  e.run(
+    { file: "elementwise", entry, defines: { OP: UNARY[op] } },
+    bindings,
+    { n: x.size, alpha },
+    e.grid(x.size),
+  );
   return out;
 }
 
@@ -123,7 +134,9 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together`);
+      throw new Error(
+        `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together`,
+      );
     }
     out.push(da === 1 ? db : da);
   }
@@ -146,11 +159,20 @@ function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   const n = out.size;
   const same = a.size === n && b.size === n;
   if (same) {
-    e.run({ file: "elementwise", entry: "binary_same", defines: { OP: BINARY[op] } }, { src: a, rhs: b, dst: out }, { n }, e.grid(n));
+    e.run(
+      { file: "elementwise", entry: "binary_same", defines: { OP: BINARY[op] } },
+      { src: a, rhs: b, dst: out },
+      { n },
+      e.grid(n),
+    );
     return out;
   }
   if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
-  e.run({ file: "elementwise", entry: "binary_broadcast", defines: { OP: BINARY[op] } }, { src: a, rhs: b, dst: out }, {
+  e.run({ file: "elementwise", entry: "binary_broadcast", defines: { OP: BINARY[op] } }, {
+    src: a,
+    rhs: b,
+    dst: out,
+  }, {
     n,
     rank: shape.length,
     shape,
@@ -160,7 +182,12 @@ function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-function binary(op: BinaryName, a: Tensor, b: Tensor, backward: (g: Tensor, out: Tensor) => [Tensor, Tensor]): Tensor {
+function binary(
+  op: BinaryName,
+  a: Tensor,
+  b: Tensor,
+  backward: (g: Tensor, out: Tensor) => [Tensor, Tensor],
+): Tensor {
   checkFloat(op, a, b);
   if (a.engine !== b.engine) throw new Error(`${op}: tensors belong to different engines`);
   const out = binaryKernel(op, a, b);

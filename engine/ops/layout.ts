@@ -40,13 +40,17 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (free === 1) {
     const known = sizeOf(shape.filter((d) => d !== -1));
     if (known === 0 || x.size % known !== 0) {
-      throw new Error(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+      throw new Error(
+        `reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`,
+      );
     }
     resolved = shape.map((d) => (d === -1 ? x.size / known : d));
   }
   checkShape("reshape", resolved);
   if (sizeOf(resolved) !== x.size) {
-    throw new Error(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+    throw new Error(
+      `reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`,
+    );
   }
   const out = x.engine.view(x, resolved);
   return x.engine.record(out, "reshape", [x], (g) => [x.engine.view(g, x.shape)]);
@@ -66,10 +70,14 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   x.storage("permute");
   if (dims.length !== x.rank) {
-    throw new Error(`permute: ${dims.length} dims given for a tensor of shape ${fmtShape(x.shape)}`);
+    throw new Error(
+      `permute: ${dims.length} dims given for a tensor of shape ${fmtShape(x.shape)}`,
+    );
   }
   const perm = dims.map((d) => normalizeDim("permute", d, x.rank));
-  if (new Set(perm).size !== perm.length) throw new Error(`permute: repeated dims in [${dims.join(", ")}]`);
+  if (new Set(perm).size !== perm.length) {
+    throw new Error(`permute: repeated dims in [${dims.join(", ")}]`);
+  }
   const shape = perm.map((d) => x.shape[d]);
   const inStrides = contiguousStrides(x.shape);
   const out = x.engine.empty(shape, x.dtype);
@@ -97,7 +105,9 @@ export function slice(x: Tensor, dim: number, start: number, end?: number): Tens
   const s = start < 0 ? start + size : start;
   const e = end === undefined ? size : end < 0 ? end + size : end;
   if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e > size || s > e) {
-    throw new Error(`slice: range [${start}, ${end}) is invalid for dim ${dim} of shape ${fmtShape(x.shape)}`);
+    throw new Error(
+      `slice: range [${start}, ${end}) is invalid for dim ${dim} of shape ${fmtShape(x.shape)}`,
+    );
   }
   const shape = [...x.shape];
   shape[d] = e - s;
@@ -120,7 +130,9 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
     t.storage("concat");
     if (t.rank !== first.rank || t.shape.some((s, i) => i !== d && s !== first.shape[i])) {
       throw new Error(
-        `concat: shapes ${tensors.map((t) => fmtShape(t.shape)).join(", ")} differ outside dim ${dim}`,
+        `concat: shapes ${
+          tensors.map((t) => fmtShape(t.shape)).join(", ")
+        } differ outside dim ${dim}`,
       );
     }
   }
@@ -139,7 +151,14 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   return e.record(out, "concat", [...tensors], (g) =>
     tensors.map((t, i) => {
       const gi = e.empty(t.shape);
-      stridedCopy(g, gi, t.shape, outStrides, contiguousStrides(t.shape), offsets[i] * outStrides[d]);
+      stridedCopy(
+        g,
+        gi,
+        t.shape,
+        outStrides,
+        contiguousStrides(t.shape),
+        offsets[i] * outStrides[d],
+      );
       return gi;
     }));
 }

@@ -29,13 +29,24 @@ export function sumRows(x: Tensor, rows: number, len: number, factor = 1): Tenso
 }
 
 function reduceAxes(op: string, x: Tensor, axes: number | readonly number[] | undefined): number[] {
-  const list = axes === undefined ? x.shape.map((_, i) => i) : typeof axes === "number" ? [axes] : [...axes];
+  const list = axes === undefined
+    ? x.shape.map((_, i) => i)
+    : typeof axes === "number"
+    ? [axes]
+    : [...axes];
   const norm = list.map((a) => normalizeDim(op, a, x.rank));
-  if (new Set(norm).size !== norm.length) throw new Error(`${op}: repeated axis in [${list.join(", ")}]`);
+  if (new Set(norm).size !== norm.length) {
+    throw new Error(`${op}: repeated axis in [${list.join(", ")}]`);
+  }
   return norm.sort((a, b) => a - b);
 }
 
-function reduce(op: "sum" | "mean", x: Tensor, axes: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function reduce(
+  op: "sum" | "mean",
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
   x.storage(op);
   const e = x.engine;
   const red = reduceAxes(op, x, axes);

@@ -1,0 +1,212 @@
+/** Matrix products: matmul (2-D and batched) and linear layers. */
+import type { Tensor } from "../tensor.ts";
+import { fmtShape } from "../tensor.ts";
+import { sumRows } from "./reduce.ts";
+import { sumTo } from "./shape_utils.ts";
+
+/** Register-block and workgroup shape of the matmul kernel. */
+export interface MatmulTiling {
+  tm: number;
+  tn: number;
+  wgX: number;
+  wgY: number;
+}
+
+/** Tiling used on every adapter until per-adapter tuning picks otherwise. */
+export const DEFAULT_TILING: MatmulTiling = { tm: 4, tn: 4, wgX: 8, wgY: 8 };
+
+/** K values per invocation before the product is split (llvmpipe's loop budget is 65535). */
+const MAX_K_PER_INVOCATION = 8192;
+
+/** A matrix operand: where element (row, col) of batch b lives. */
+interface Operand {
+  t: Tensor;
+  strideRow: number;
+  strideCol: number;
+  strideBatch: number;
+}
+
+/** @internal C[b] = A[b] @ B[b] (+ bias[n]) for strided operands; returns [batch, m, n]. */
+export function gemm(
+  a: Operand,
+  b: Operand,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  bias?: Tensor,
+  tiling: MatmulTiling = DEFAULT_TILING,
+): Tensor {
+  const e = a.t.engine;
+  const splits = Math.max(1, Math.ceil(k / MAX_K_PER_INVOCATION));
+  const kChunk = Math.ceil(k / splits) || 1;
+  const out = e.empty([batch, m, n]);
+  const target = splits === 1 ? out : e.empty([batch * m * n, splits]);
+  const { tm, tn, wgX, wgY } = tiling;
+  e.run(
+    {
+      file: "matmul",
+      entry: "matmul",
+      defines: { TM: tm, TN: tn, WG_X: wgX, WG_Y: wgY, HAS_BIAS: !!bias },
+    },
+    { lhs: a.t, rhs: b.t, bias_in: bias ?? a.t, dst: target },
+    {
+      m,
+      n,
+      k,
+      k_chunk: kChunk,
+      splits,
+      a_stride_m: a.strideRow,
+      a_stride_k: a.strideCol,
+      a_stride_batch: a.strideBatch,
+      b_stride_k: b.strideRow,
+      b_stride_n: b.strideCol,
+      b_stride_batch: b.strideBatch,
+    },
+    [Math.ceil(n / (tn * wgX)), Math.ceil(m / (tm * wgY)), batch * splits],
+  );
+  if (splits === 1) return out;
+  out.dispose();
+  const summed = sumRows(target, batch * m * n, splits);
+  target.dispose();
+  const shaped = e.view(summed, [batch, m, n]);
+  summed.dispose();
+  return shaped;
+}
+
+/** Row-major operand view of a [.., rows, cols] tensor, optionally transposed. */
+function operand(
+  t: Tensor,
+  rows: number,
+  cols: number,
+  batched: boolean,
+  transposed: boolean,
+): Operand {
+  const strideBatch = batched ? rows * cols : 0;
+  return transposed
+    ? { t, strideRow: 1, strideCol: cols, strideBatch }
+    : { t, strideRow: cols, strideCol: 1, strideBatch };
+}
+
+/**
+ * Matrix product like torch.matmul for 2-D and batched operands: [M, K] @ [K, N], or
+ * [..., M, K] @ [..., K, N] with equal batch dims, or a batched side times a 2-D side.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  a.storage("matmul");
+  b.storage("matmul");
+  const bad = () =>
+    new Error(`matmul: cannot multiply ${fmtShape(a.shape)} by ${fmtShape(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2) throw bad();
+  const [m, k] = a.shape.slice(-2);
+  const [k2, n] = b.shape.slice(-2);
+  if (k !== k2) throw bad();
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  if (aBatch.length && bBatch.length && fmtShape(aBatch) !== fmtShape(bBatch)) throw bad();
+  const batchShape = aBatch.length ? aBatch : bBatch;
+  const batch = batchShape.reduce((s, d) => s * d, 1);
+  const aB = aBatch.length > 0;
+  const bB = bBatch.length > 0;
+  const e = a.engine;
+  const flat = gemm(operand(a, m, k, aB, false), operand(b, k, n, bB, false), batch, m, n, k);
+  const out = e.view(flat, [...batchShape, m, n]);
+  flat.dispose();
+  return e.record(out, "matmul", [a, b], (g) => {
+    const gOp = (tr: boolean) => operand(g, m, n, true, tr);
+    // dA = G @ B^T, dB = A^T @ G; a 2-D operand's gradient sums over the batch.
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) {
+      const full = gemm(gOp(false), operand(b, k, n, bB, true), batch, m, k, n);
+      ga = aB ? reshapeOwned(full, a.shape) : sumBatch(full, [m, k]);
+    }
+    if (b.requiresGrad) {
+      const full = gemm(operand(a, m, k, aB, true), gOp(false), batch, k, n, m);
+      gb = bB ? reshapeOwned(full, b.shape) : sumBatch(full, [k, n]);
+    }
+    return [ga, gb];
+  });
+}
+
+/** y = x @ weightᵀ + bias, like torch.nn.functional.linear; x is [..., in], weight [out, in]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  x.storage("linear");
+  weight.storage("linear");
+  if (weight.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== weight.shape[1]) {
+    throw new Error(
+      `linear: input ${fmtShape(x.shape)} does not match weight ${
+        fmtShape(weight.shape)
+      } ([out, in])`,
+    );
+  }
+  const [outF, inF] = weight.shape;
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outF)) {
+    throw new Error(
+      `linear: bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(weight.shape)}`,
+    );
+  }
+  const rows = x.size / inF;
+  const e = x.engine;
+  const xs = { t: x, strideRow: inF, strideCol: 1, strideBatch: 0 };
+  const flat = gemm(
+    xs,
+    { t: weight, strideRow: 1, strideCol: inF, strideBatch: 0 },
+    1,
+    rows,
+    outF,
+    inF,
+    bias,
+  );
+  const out = e.view(flat, [...x.shape.slice(0, -1), outF]);
+  flat.dispose();
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return e.record(out, "linear", inputs, (g) => {
+    const gs = { t: g, strideRow: outF, strideCol: 1, strideBatch: 0 };
+    const gx = x.requiresGrad
+      ? reshapeOwned(
+        gemm(gs, { t: weight, strideRow: inF, strideCol: 1, strideBatch: 0 }, 1, rows, inF, outF),
+        x.shape,
+      )
+      : null;
+    const gw = weight.requiresGrad
+      ? reshapeOwned(
+        gemm({ t: g, strideRow: 1, strideCol: outF, strideBatch: 0 }, xs, 1, outF, inF, rows),
+        weight.shape,
+      )
+      : null;
+    const grads: (Tensor | null)[] = [gx, gw];
+    if (bias) grads.push(bias.requiresGrad ? sumRowsOf(g, rows, outF) : null);
+    return grads;
+  });
+}
+
+/** Sums a [batch, rows, cols] gradient over the batch and frees it. */
+function sumBatch(full: Tensor, shape: readonly number[]): Tensor {
+  const out = sumTo(full, shape);
+  if (out !== full) full.dispose();
+  return out;
+}
+
+function reshapeOwned(t: Tensor, shape: readonly number[]): Tensor {
+  const v = t.engine.view(t, shape);
+  t.dispose();
+  return v;
+}
+
+/** Column sums of a [rows, cols] tensor (the bias gradient), as a [cols] tensor. */
+function sumRowsOf(g: Tensor, rows: number, cols: number): Tensor {
+  // Sum over rows = row-sum of the transpose; a gemm with a ones vector would also do.
+  const e = g.engine;
+  const ones = e.ones([rows, 1]);
+  const col = gemm(
+    { t: g, strideRow: 1, strideCol: cols, strideBatch: 0 },
+    { t: ones, strideRow: 1, strideCol: 1, strideBatch: 0 },
+    1,
+    cols,
+    1,
+    rows,
+  );
+  ones.dispose();
+  return reshapeOwned(col, [cols]);
+}

@@ -1,0 +1,196 @@
+/** Engine behaviour: errors on bad input, memory (pool, scopes), autograd plumbing, RNG. */
+import assert from "node:assert/strict";
+import {
+  add,
+  conv2d,
+  dropout,
+  Engine,
+  linear,
+  matmul,
+  mean,
+  mseLoss,
+  mul,
+  reshape,
+  silu,
+  sum,
+  type Tensor,
+} from "../mod.ts";
+import { assertClose } from "./helpers.ts";
+
+const engine = await Engine.create({ seed: 1 });
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const e = engine;
+
+function throwsWith(fn: () => unknown, ...parts: string[]): void {
+  assert.throws(fn, (err: Error) => {
+    for (const p of parts) {
+      assert.ok(err.message.includes(p), `"${err.message}" should mention "${p}"`);
+    }
+    return true;
+  });
+}
+
+Deno.test("bad input: shape mismatches name the op and both shapes", opts, () => {
+  const a = e.zeros([2, 3]);
+  const b = e.zeros([4]);
+  throwsWith(() => add(a, b), "add", "[2, 3]", "[4]");
+  throwsWith(() => matmul(a, e.zeros([2, 3])), "matmul", "[2, 3]");
+  throwsWith(() => linear(a, e.zeros([5, 4])), "linear", "[2, 3]", "[5, 4]");
+  throwsWith(() => mseLoss(a, e.zeros([3, 2])), "mseLoss", "[2, 3]", "[3, 2]");
+  throwsWith(() => reshape(a, [4, 2]), "reshape", "[2, 3]", "[4, 2]");
+  throwsWith(() => sum(a, 2), "sum", "dimension 2");
+});
+
+Deno.test("bad input: wrong ranks and negative sizes", opts, () => {
+  throwsWith(() => conv2d(e.zeros([3, 8, 8]), e.zeros([4, 3, 3, 3])), "conv2d", "[3, 8, 8]");
+  throwsWith(() => matmul(e.zeros([3]), e.zeros([3, 2])), "matmul", "[3]");
+  throwsWith(() => e.zeros([2, -1]), "invalid shape", "[2, -1]");
+  throwsWith(() => e.tensor([1, 2, 3], [2, 2]), "3 values", "[2, 2]");
+});
+
+Deno.test("bad input: a disposed tensor cannot be used", opts, () => {
+  const a = e.ones([3]);
+  a.dispose();
+  assert.equal(a.disposed, true);
+  throwsWith(() => add(a, a), "add", "disposed", "[3]");
+  a.dispose(); // idempotent
+});
+
+Deno.test("bad input: backward needs a scalar that requires grad", opts, () => {
+  const x = e.ones([2, 2], { requiresGrad: true });
+  throwsWith(() => mul(x, x).backward(), "backward", "scalar", "[2, 2]");
+  throwsWith(() => sum(e.ones([2])).backward(), "backward", "requiresGrad");
+});
+
+Deno.test(
+  "autograd: gradients accumulate across backward calls and detach cuts the graph",
+  opts,
+  async () => {
+    const x = e.tensor([1, 2, 3], [3], { requiresGrad: true });
+    sum(mul(x, x)).backward();
+    sum(mul(x, x)).backward();
+    assertClose(await x.grad!.read(), [4, 8, 12], { label: "accumulated grad" });
+    const y = e.tensor([1, 2], [2], { requiresGrad: true });
+    const out = sum(mul(y.detach(), y));
+    out.backward();
+    assertClose(await y.grad!.read(), [1, 2], { label: "grad through one side only" });
+  },
+);
+
+Deno.test("autograd: noGrad records nothing", opts, () => {
+  const x = e.ones([2], { requiresGrad: true });
+  const y = e.noGrad(() => mul(x, x));
+  assert.equal(y.requiresGrad, false);
+  assert.equal(y.node, null);
+  assert.equal(mul(x, x).requiresGrad, true);
+});
+
+Deno.test("tidy frees intermediates and keeps what it returns", opts, () => {
+  const x = e.ones([4]);
+  let inner: Tensor | undefined;
+  const kept = e.tidy(() => {
+    inner = add(x, x);
+    return { out: mul(inner, x) };
+  });
+  assert.equal(inner!.disposed, true);
+  assert.equal(kept.out.disposed, false);
+  assert.equal(x.disposed, false);
+});
+
+Deno.test(
+  "buffer pool: 100 identical training steps allocate nothing after the first",
+  opts,
+  async () => {
+    const w1 = e.randn([16, 8], { seed: 3, requiresGrad: true });
+    const w2 = e.randn([4, 16], { seed: 4, requiresGrad: true });
+    const conv = e.randn([4, 2, 3, 3], { seed: 5, requiresGrad: true });
+    const xImg = e.rand([2, 2, 6, 6], { seed: 6 });
+    const x = e.rand([5, 8], { seed: 7 });
+    const target = e.zeros([5, 4]);
+    const step = () =>
+      e.tidy(() => {
+        w1.grad?.dispose();
+        w2.grad?.dispose();
+        conv.grad?.dispose();
+        w1.grad = w2.grad = conv.grad = null;
+        const h = silu(linear(x, w1));
+        const c = mean(conv2d(xImg, conv, { padding: 1 }));
+        const loss = add(mseLoss(linear(h, w2), target), c);
+        loss.backward();
+      });
+    step();
+    await e.sync();
+    const after1 = e.memory.allocatedBytes;
+    for (let i = 0; i < 99; i++) step();
+    await e.sync();
+    assert.equal(e.memory.allocatedBytes, after1, "pool grew after the first step");
+    assert.ok(after1 > 0);
+  },
+);
+
+Deno.test("random: same seed gives the same numbers; randn is standard normal", opts, async () => {
+  const a = await e.randn([50000], { seed: 42 }).read();
+  const b = await e.randn([50000], { seed: 42 }).read();
+  const c = await e.randn([50000], { seed: 43 }).read();
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  let m = 0;
+  let v = 0;
+  for (const x of a) {
+    m += x;
+    v += x * x;
+  }
+  m /= a.length;
+  v = v / a.length - m * m;
+  assert.ok(Math.abs(m) < 0.02, `mean ${m}`);
+  assert.ok(Math.abs(v - 1) < 0.03, `variance ${v}`);
+  const u = await e.rand([50000], { seed: 9 }).read();
+  assert.ok(u.every((x) => x >= 0 && x < 1));
+  const um = u.reduce((s, x) => s + x, 0) / u.length;
+  assert.ok(Math.abs(um - 0.5) < 0.01, `uniform mean ${um}`);
+});
+
+Deno.test(
+  "dropout: keeps 1-p of the elements, scales them, and its gradient uses the same mask",
+  opts,
+  async () => {
+    const x = e.ones([20000], { requiresGrad: true });
+    const y = dropout(x, 0.25, { seed: 11 });
+    const yv = await y.read();
+    const kept = yv.filter((v) => v !== 0);
+    assert.ok(Math.abs(kept.length / yv.length - 0.75) < 0.02, `kept ${kept.length}`);
+    assert.ok(kept.every((v) => Math.abs(v - 1 / 0.75) < 1e-6));
+    sum(y).backward();
+    assertClose(await x.grad!.read(), yv, { label: "dropout grad" });
+    assertClose(await dropout(x, 0.5, { training: false }).read(), new Float32Array(20000).fill(1));
+  },
+);
+
+Deno.test(
+  "reductions longer than llvmpipe's 65535-iteration loop limit stay exact",
+  opts,
+  async () => {
+    assert.equal(await sum(e.ones([300000])).item(), 300000);
+    assertClose(await mean(e.ones([3, 70001]), 1).read(), [1, 1, 1]);
+    const a = e.ones([1, 70000]);
+    const b = e.full([70000, 1], 0.5);
+    assert.equal(await matmul(a, b).item(), 35000);
+  },
+);
+
+Deno.test("a WGSL validation error names the kernel", opts, async () => {
+  // Binding one buffer as both read and read_write in one dispatch is a validation error.
+  const t = e.ones([8]);
+  e.run(
+    { file: "elementwise", entry: "binary_same", defines: { OP: 0 } },
+    { src: t, rhs: t, dst: t },
+    { n: 8 },
+    [1],
+  );
+  await assert.rejects(() => e.sync(), /elementwise:binary_same/);
+});
+
+Deno.test("engine: teardown", opts, () => {
+  e.destroy();
+  assert.throws(() => e.zeros([1]), /destroyed/);
+});

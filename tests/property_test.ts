@@ -1,0 +1,148 @@
+/** Property tests: matmul and conv2d against a plain CPU reference on random shapes. */
+import fc from "fast-check";
+import { conv2d, Engine, matmul } from "../mod.ts";
+import { assertClose, randnArray } from "./helpers.ts";
+
+const e = await Engine.create({ seed: 2 });
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+function cpuMatmul(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+): Float32Array {
+  const c = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const av = a[i * k + p];
+      for (let j = 0; j < n; j++) c[i * n + j] += av * b[p * n + j];
+    }
+  }
+  return c;
+}
+
+interface ConvCase {
+  n: number;
+  cin: number;
+  cout: number;
+  h: number;
+  w: number;
+  k: number;
+  stride: number;
+  pad: number;
+  dil: number;
+  groups: number;
+}
+
+function cpuConv(
+  x: Float32Array,
+  wt: Float32Array,
+  c: ConvCase,
+): { out: Float32Array; oh: number; ow: number } {
+  const oh = Math.floor((c.h + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride) + 1;
+  const ow = Math.floor((c.w + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride) + 1;
+  const out = new Float32Array(c.n * c.cout * oh * ow);
+  const cinG = c.cin / c.groups;
+  const coutG = c.cout / c.groups;
+  for (let b = 0; b < c.n; b++) {
+    for (let co = 0; co < c.cout; co++) {
+      const g = Math.floor(co / coutG);
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let s = 0;
+          for (let ci = 0; ci < cinG; ci++) {
+            for (let ky = 0; ky < c.k; ky++) {
+              for (let kx = 0; kx < c.k; kx++) {
+                const iy = oy * c.stride - c.pad + ky * c.dil;
+                const ix = ox * c.stride - c.pad + kx * c.dil;
+                if (iy < 0 || ix < 0 || iy >= c.h || ix >= c.w) continue;
+                const xi = ((b * c.cin + g * cinG + ci) * c.h + iy) * c.w + ix;
+                const wi = ((co * cinG + ci) * c.k + ky) * c.k + kx;
+                s += x[xi] * wt[wi];
+              }
+            }
+          }
+          out[((b * c.cout + co) * oh + oy) * ow + ox] = s;
+        }
+      }
+    }
+  }
+  return { out, oh, ow };
+}
+
+Deno.test("property: matmul equals the CPU product on random shapes", opts, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 0, max: 1000 }),
+      async (m, k, n, seed) => {
+        const av = randnArray(m * k, seed);
+        const bv = randnArray(k * n, seed + 1);
+        const out = e.tidy(() => matmul(e.tensor(av, [m, k]), e.tensor(bv, [k, n])));
+        assertClose(await out.read(), cpuMatmul(av, bv, m, k, n), {
+          atol: 1e-4,
+          label: `matmul ${m}x${k}x${n}`,
+        });
+        out.dispose();
+      },
+    ),
+    { numRuns: 25, seed: 7 },
+  );
+});
+
+Deno.test("property: conv2d equals the CPU convolution on random shapes", opts, async () => {
+  const arb = fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    groups: fc.constantFrom(1, 2),
+    cinPerGroup: fc.integer({ min: 1, max: 3 }),
+    coutPerGroup: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 5, max: 11 }),
+    w: fc.integer({ min: 5, max: 11 }),
+    k: fc.constantFrom(1, 3, 5),
+    stride: fc.integer({ min: 1, max: 2 }),
+    pad: fc.integer({ min: 0, max: 2 }),
+    dil: fc.integer({ min: 1, max: 2 }),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(arb, async (r) => {
+      const c: ConvCase = {
+        n: r.n,
+        cin: r.cinPerGroup * r.groups,
+        cout: r.coutPerGroup * r.groups,
+        h: r.h,
+        w: r.w,
+        k: r.k,
+        stride: r.stride,
+        pad: r.pad,
+        dil: r.dil,
+        groups: r.groups,
+      };
+      if (c.h + 2 * c.pad < c.dil * (c.k - 1) + 1 || c.w + 2 * c.pad < c.dil * (c.k - 1) + 1) {
+        return;
+      }
+      const xv = randnArray(c.n * c.cin * c.h * c.w, r.seed);
+      const wv = randnArray(c.cout * r.cinPerGroup * c.k * c.k, r.seed + 1);
+      const ref = cpuConv(xv, wv, c);
+      const out = e.tidy(() =>
+        conv2d(
+          e.tensor(xv, [c.n, c.cin, c.h, c.w]),
+          e.tensor(wv, [c.cout, r.cinPerGroup, c.k, c.k]),
+          {
+            stride: c.stride,
+            padding: c.pad,
+            dilation: c.dil,
+            groups: c.groups,
+          },
+        )
+      );
+      assertClose(await out.read(), ref.out, { atol: 1e-4, label: `conv2d ${JSON.stringify(c)}` });
+      out.dispose();
+    }),
+    { numRuns: 25, seed: 11 },
+  );
+});
