@@ -55,3 +55,54 @@ export {
   type SmoothL1Options,
 } from "./engine/ops/losses.ts";
 export { SGD, type SGDOptions } from "./engine/optim/sgd.ts";
+export { AdamW, type AdamWOptions } from "./engine/optim/adamw.ts";
+export { clipGradNorm } from "./engine/optim/clip.ts";
+export { constantLr, type LrSchedule, type WarmupCosineOptions, warmupCosineLr } from "./engine/optim/schedule.ts";
+export { Layer, Module, ModuleList, Sequential } from "./engine/nn/module.ts";
+export {
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  type Conv2dOptions,
+  Flatten,
+  GELU,
+  GroupNorm,
+  LayerNorm,
+  Linear,
+  type LinearOptions,
+  type NormOptions,
+  ReLU,
+  Sigmoid,
+  SiLU,
+  spectralNorm,
+  Tanh,
+  WeightedLayer,
+} from "./engine/nn/layers.ts";
+export * as init from "./engine/nn/init.ts";
+export {
+  type HostTensor,
+  loadSafetensors,
+  loadStateDict,
+  parseSafetensors,
+  readTensors,
+  saveSafetensors,
+  type SafetensorsFile,
+  serializeSafetensors,
+  writeFileAtomic,
+} from "./engine/nn/safetensors.ts";
+export {
+  batchNorm2d,
+  type BatchNormOptions,
+  groupNorm,
+  type GroupNormOptions,
+  layerNorm,
+  type LayerNormOptions,
+} from "./engine/ops/norm.ts";
+export {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type AvgPool2dOptions,
+  maxPool2d,
+  type MaxPool2dOptions,
+  type PoolSize,
+} from "./engine/ops/pool.ts";

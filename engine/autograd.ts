@@ -1,7 +1,8 @@
 /** Reverse-mode automatic differentiation over the graph recorded by ops. */
 import type { Engine } from "./engine.ts";
 import { fmtShape, type Tensor } from "./tensor.ts";
-import { add } from "./ops/elementwise.ts";
+import { add, axpyInto } from "./ops/elementwise.ts";
+import { copyInto } from "./ops/layout.ts";
 
 /** Tensors reachable from `root` through grad nodes, each after all of its inputs. */
 function topoOrder(root: Tensor): Tensor[] {
@@ -90,6 +91,14 @@ export function runBackward(engine: Engine, root: Tensor): void {
 }
 
 function accumulateLeaf(engine: Engine, leaf: Tensor, g: Tensor): void {
+  const slot = leaf.gradSlot;
+  if (slot) {
+    if (leaf.grad === slot) axpyInto(slot, g, 1);
+    else copyInto(slot, g);
+    g.dispose();
+    leaf.grad = slot;
+    return;
+  }
   if (leaf.grad && !leaf.grad.disposed) {
     const sum = add(leaf.grad, g);
     leaf.grad.dispose();

@@ -184,9 +184,35 @@ export class Engine {
     return v;
   }
 
+  /**
+   * @internal Allocates one buffer holding tensors of the given shapes back to back (each slice
+   * aligned for binding), so a single kernel can update all of them (optimizers).
+   */
+  packed(shapes: readonly (readonly number[])[]): { tensors: Tensor[]; whole: Tensor } {
+    const align = Math.max(4, this.device.limits.minStorageBufferOffsetAlignment);
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const shape of shapes) {
+      offsets.push(bytes);
+      bytes += Math.ceil(Math.max(4, sizeOf(shape) * 4) / align) * align;
+    }
+    const whole = this.empty([bytes / 4]);
+    this.fill(whole, 0);
+    const root = whole.storage("packed");
+    const tensors = shapes.map((shape, i) => {
+      root.refs++;
+      const t = new Tensor(this, new Storage(root.buffer, offsets[i], root), shape, "f32", false);
+      this.#track(t);
+      return t;
+    });
+    return { tensors, whole };
+  }
+
   /** @internal Called by {@link Tensor.dispose}. */
   releaseStorage(s: Storage): void {
-    if (--s.refs === 0) this.pool.release(s.buffer);
+    if (--s.refs > 0) return;
+    if (s.parent) this.releaseStorage(s.parent);
+    else this.pool.release(s.buffer);
   }
 
   /** @internal Overwrites a tensor's contents from the CPU. */
@@ -196,7 +222,8 @@ export class Engine {
     }
     // Queue writes run before any not-yet-submitted work, which may still use this buffer.
     this.flush();
-    this.device.queue.writeBuffer(t.buffer("write"), 0, data as Float32Array<ArrayBuffer>);
+    const dst = t.binding("write");
+    this.device.queue.writeBuffer(dst.buffer, dst.offset, data as Float32Array<ArrayBuffer>);
   }
 
   /** @internal Sets every element to `value` on the GPU. */
@@ -215,9 +242,9 @@ export class Engine {
       size: Math.ceil(bytes / 4) * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    const src = t.buffer("read");
+    const src = t.binding("read");
     this.#endPass();
-    this.#encoderOpen().copyBufferToBuffer(src, 0, staging, 0, staging.size);
+    this.#encoderOpen().copyBufferToBuffer(src.buffer, src.offset, staging, 0, staging.size);
     this.flush();
     await staging.mapAsync(GPUMapMode.READ);
     const raw = staging.getMappedRange().slice(0);
@@ -277,8 +304,8 @@ export class Engine {
     for (const [name, info] of kernel.storage) {
       const b = bindings[name];
       if (!b) throw new Error(`kernel ${kernel.name}: no tensor bound to "${name}"`);
-      const buffer = b instanceof Tensor ? b.buffer(kernel.name) : b;
-      entries.push({ binding: info.binding, resource: { buffer } });
+      const resource = b instanceof Tensor ? b.binding(kernel.name) : { buffer: b };
+      entries.push({ binding: info.binding, resource });
     }
     if (kernel.uniform) {
       entries.push({

@@ -21,6 +21,9 @@ export const SHADER_FILES = [
   "norm",
   "pool",
   "random",
+  "optim",
+  "augment",
+  "gather",
 ] as const;
 
 /** A shader file name without extension. */
@@ -105,8 +108,8 @@ export class KernelCache {
   #device: GPUDevice;
   #sources: Map<string, string>;
   #cache = new Map<string, Kernel>();
-  /** Errors from pipeline creation, checked at the next sync point. */
-  pendingErrors: Promise<void>[] = [];
+  /** Compile results of new pipelines (an Error or null), checked at the next sync point. */
+  pendingErrors: Promise<Error | null>[] = [];
 
   constructor(device: GPUDevice, sources: Map<string, string>) {
     this.#device = device;
@@ -176,11 +179,10 @@ export class KernelCache {
       Promise.all([scope, module.getCompilationInfo()]).then(([err, info]) => {
         const messages = info.messages.filter((m) => m.type === "error")
           .map((m) => `  line ${m.lineNum - prefixLines}: ${m.message}`);
-        if (err || messages.length) {
-          throw new Error(
-            `kernel ${name} (${file}) failed to compile:\n${messages.join("\n") || err?.message}`,
-          );
-        }
+        if (!err && !messages.length) return null;
+        return new Error(
+          `kernel ${name} (${file}) failed to compile:\n${messages.join("\n") || err?.message}`,
+        );
       }),
     );
     const wg = entry.workgroupSize;
@@ -199,7 +201,8 @@ export class KernelCache {
   async check(): Promise<void> {
     const pending = this.pendingErrors;
     this.pendingErrors = [];
-    await Promise.all(pending);
+    const failed = (await Promise.all(pending)).find((e) => e !== null);
+    if (failed) throw failed;
   }
 }
 

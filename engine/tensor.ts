@@ -4,12 +4,21 @@ import type { Engine } from "./engine.ts";
 /** Element types. Everything user-facing is f32; integer types are used internally (indices). */
 export type DType = "f32" | "i32" | "u32";
 
-/** GPU memory shared by a tensor and its views (reshape, detach); freed when the last goes. */
+/**
+ * GPU memory shared by a tensor and its views (reshape, detach); freed when the last goes.
+ * A storage is either a whole pooled buffer or a slice of a parent storage (packed parameters).
+ */
 export class Storage {
-  buffer: GPUBuffer;
+  readonly buffer: GPUBuffer;
+  /** Byte offset into `buffer` (a multiple of the device's storage offset alignment). */
+  readonly offset: number;
+  /** The storage this one is a slice of; it stays alive while the slice does. */
+  readonly parent: Storage | null;
   refs = 1;
-  constructor(buffer: GPUBuffer) {
+  constructor(buffer: GPUBuffer, offset = 0, parent: Storage | null = null) {
     this.buffer = buffer;
+    this.offset = offset;
+    this.parent = parent;
   }
 }
 
@@ -51,6 +60,11 @@ export class Tensor {
   grad: Tensor | null = null;
   /** The op that produced this tensor (null for leaves and when no gradient was needed). */
   node: GradNode | null = null;
+  /**
+   * @internal Preallocated gradient storage (a slice of an optimizer's packed gradient buffer):
+   * backward accumulates into it instead of allocating.
+   */
+  gradSlot: Tensor | null = null;
   #storage: Storage | null;
 
   /** @internal Use the engine's factory methods instead. */
@@ -92,9 +106,17 @@ export class Tensor {
     return this.#storage;
   }
 
-  /** @internal The GPU buffer holding the data (possibly larger than needed). */
-  buffer(op = "use"): GPUBuffer {
-    return this.storage(op).buffer;
+  /** @internal The bytes holding the data, as a binding for a kernel or a copy. */
+  binding(op = "use"): GPUBufferBinding & { offset: number; size: number } {
+    const s = this.storage(op);
+    return { buffer: s.buffer, offset: s.offset, size: Math.max(4, this.size * 4) };
+  }
+
+  /** @internal Points this tensor at other storage of the same size (used to pack parameters). */
+  rebind(storage: Storage): void {
+    const old = this.storage("rebind");
+    this.#storage = storage;
+    this.engine.releaseStorage(old);
   }
 
   /** Copies the data to the CPU. This waits for the GPU: do it rarely (once per epoch, not per op). */
@@ -113,6 +135,12 @@ export class Tensor {
   /** Reverse-mode autodiff from this scalar; leaves with `requiresGrad` accumulate into `.grad`. */
   backward(): void {
     this.engine.backward(this);
+  }
+
+  /** Clears `.grad` (freeing it unless it is an optimizer's preallocated slot). */
+  clearGrad(): void {
+    if (this.grad && this.grad !== this.gradSlot) this.grad.dispose();
+    this.grad = null;
   }
 
   /** A tensor sharing this one's data, cut from the autograd graph. */

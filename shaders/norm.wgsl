@@ -13,6 +13,11 @@
 // groups are split into parts whose partial sums are combined in a fixed order (deterministic)
 // by the finalize kernels, keeping every loop well under llvmpipe's 65535-iteration budget.
 //
+// VEC (1 or 4): when inner, outer_stride and base_stride are multiples of 4, the TS side passes
+// them (and m, part_len) in units of VEC elements and each cursor step handles VEC consecutive
+// elements, which share o (aff_i / stat_i stay per element). This amortises the index updates and
+// divides the loop trip counts by VEC.
+//
 // Statistics: stats[3k..3k+2] = (mean, rstd, biased var) of group k.
 
 struct Params {
@@ -56,45 +61,62 @@ struct Params {
 var<workgroup> red: array<vec2<f32>, NT>;
 var<workgroup> red_out: vec2<f32>;
 
-// Position of one thread in its group's flat range: flat index t = o * inner + i.
+// Position of one thread in the flat range of group k: flat index t = o * inner + i (in units
+// of VEC elements), and the element, affine and statistics indices of (k, o, i), all advanced
+// incrementally (no integer division per element: it is slow on llvmpipe).
 struct Cursor {
   t: u32,
   end: u32,
-  o: u32,
   i: u32,
-  step_o: u32,
+  e: u32,
+  a: u32,
+  s: u32,
+  // Increments per step of NT, and the extra increments when i wraps past inner (u32 wrapping).
   step_i: u32,
+  de: u32,
+  da: u32,
+  ds: u32,
+  we: u32,
+  wa: u32,
+  ws: u32,
 }
 
-fn cursor_start(p: u32, lid: u32) -> Cursor {
+fn cursor_start(k: u32, p: u32, lid: u32) -> Cursor {
   let begin = p * params.part_len;
   let t = begin + lid;
+  let o = t / params.inner;
+  let step_o = NT / params.inner;
+  let aff_iv = VEC * params.aff_i;
+  let stat_iv = VEC * params.stat_i;
   var c: Cursor;
   c.t = t;
   c.end = min(begin + params.part_len, params.m);
-  c.o = t / params.inner;
   c.i = t % params.inner;
-  c.step_o = NT / params.inner;
+  c.e = k * params.base_stride + o * params.outer_stride + c.i;
+  c.a = (k % params.aff_mod) * params.aff_k + o * params.aff_o + c.i * aff_iv;
+  c.s = (k / params.stat_div) * params.stat_k + o * params.stat_o + c.i * stat_iv;
   c.step_i = NT % params.inner;
+  c.de = step_o * params.outer_stride + c.step_i;
+  c.da = step_o * params.aff_o + c.step_i * aff_iv;
+  c.ds = step_o * params.stat_o + c.step_i * stat_iv;
+  c.we = params.outer_stride - params.inner;
+  c.wa = params.aff_o - params.inner * aff_iv;
+  c.ws = params.stat_o - params.inner * stat_iv;
   return c;
 }
 
 fn cursor_next(c: ptr<function, Cursor>) {
   (*c).t += NT;
   (*c).i += (*c).step_i;
-  (*c).o += (*c).step_o;
+  (*c).e += (*c).de;
+  (*c).a += (*c).da;
+  (*c).s += (*c).ds;
   if ((*c).i >= params.inner) {
     (*c).i -= params.inner;
-    (*c).o += 1u;
+    (*c).e += (*c).we;
+    (*c).a += (*c).wa;
+    (*c).s += (*c).ws;
   }
-}
-
-fn elem(k: u32, c: Cursor) -> u32 {
-  return k * params.base_stride + c.o * params.outer_stride + c.i;
-}
-
-fn aff(k: u32, c: Cursor) -> u32 {
-  return (k % params.aff_mod) * params.aff_k + c.o * params.aff_o + c.i * params.aff_i;
 }
 
 fn weight_at(a: u32) -> f32 {
@@ -136,13 +158,118 @@ fn workgroup_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.y * nwg.x + wid.x;
 }
 
-// y = (x - mean) * rstd * w + b over one part of group k.
-fn apply_part(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) {
-  var c = cursor_start(p, lid);
+// Per-thread loops over one part of group k. Each cursor step covers VEC consecutive elements
+// (a constant-bound loop, unrolled: it does not count against llvmpipe's loop budget).
+
+fn sum_x(k: u32, p: u32, lid: u32) -> f32 {
+  // One accumulator per lane j: independent add chains (faster, and slightly better rounding).
+  var acc = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
   for (; c.t < c.end; cursor_next(&c)) {
-    let a = aff(k, c);
-    let e = elem(k, c);
-    dst[e] = (src[e] - mean) * rstd * weight_at(a) + bias_at(a);
+    let e = c.e * VEC;
+    for (var j = 0u; j < VEC; j++) {
+      acc[j] += src[e + j];
+    }
+  }
+  return (acc.x + acc.y) + (acc.z + acc.w);
+}
+
+fn sum_sq(k: u32, p: u32, lid: u32, mean: f32) -> f32 {
+  var acc = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    for (var j = 0u; j < VEC; j++) {
+      let d = src[e + j] - mean;
+      acc[j] += d * d;
+    }
+  }
+  return (acc.x + acc.y) + (acc.z + acc.w);
+}
+
+// Affine weight of lane j of a cursor step whose lane 0 has affine index a (aff_i is 0 for
+// per-channel weights: one load per step).
+fn lane_weight(a: u32, w0: f32, j: u32) -> f32 {
+  if (params.aff_i == 0u) {
+    return w0;
+  }
+  return weight_at(a + j * params.aff_i);
+}
+
+// (sum dxhat, sum dxhat * xhat) with dxhat = grad * w.
+fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    let w0 = weight_at(c.a);
+    for (var j = 0u; j < VEC; j++) {
+      let xhat = (src[e + j] - mean) * rstd;
+      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      s1[j] += dxh;
+      s2[j] += dxh * xhat;
+    }
+  }
+  return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
+}
+
+// (sum grad * xhat, sum grad), each element normalised with its own group's statistics.
+fn sum_affine(k: u32, p: u32, lid: u32) -> vec2<f32> {
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    var mean = stats[3u * c.s];
+    var rstd = stats[3u * c.s + 1u];
+    for (var j = 0u; j < VEC; j++) {
+      if (params.stat_i != 0u && j > 0u) {
+        let st = 3u * (c.s + j * params.stat_i);
+        mean = stats[st];
+        rstd = stats[st + 1u];
+      }
+      let gv = grad[e + j];
+      s1[j] += gv * ((src[e + j] - mean) * rstd);
+      s2[j] += gv;
+    }
+  }
+  return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
+}
+
+// y = (x - mean) * rstd * w + b.
+fn apply_part(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) {
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    let sc0 = rstd * weight_at(c.a);
+    let sh0 = bias_at(c.a) - mean * sc0;
+    for (var j = 0u; j < VEC; j++) {
+      var sc = sc0;
+      var sh = sh0;
+      if (params.aff_i != 0u && j > 0u) {
+        let a = c.a + j * params.aff_i;
+        sc = rstd * weight_at(a);
+        sh = bias_at(a) - mean * sc;
+      }
+      dst[e + j] = src[e + j] * sc + sh;
+    }
+  }
+}
+
+// dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+fn bwd_part(k: u32, p: u32, lid: u32, m1: f32, m2: f32) {
+  let mean = stats[3u * k];
+  let rstd = stats[3u * k + 1u];
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    let w0 = weight_at(c.a);
+    for (var j = 0u; j < VEC; j++) {
+      let xhat = (src[e + j] - mean) * rstd;
+      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      dst[e + j] = rstd * (dxh - m1 - xhat * m2);
+    }
   }
 }
 
@@ -153,19 +280,8 @@ fn fwd_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let k = workgroup_linear(wid, nwg);
   if (k >= params.groups) { return; }
   let lid = lid3.x;
-  var s = 0.0;
-  var c = cursor_start(0u, lid);
-  for (; c.t < c.end; cursor_next(&c)) {
-    s += src[elem(k, c)];
-  }
-  let mean = reduce2(lid, vec2<f32>(s, 0.0)).x * params.inv_m;
-  var q = 0.0;
-  c = cursor_start(0u, lid);
-  for (; c.t < c.end; cursor_next(&c)) {
-    let d = src[elem(k, c)] - mean;
-    q += d * d;
-  }
-  let variance = reduce2(lid, vec2<f32>(q, 0.0)).x * params.inv_m;
+  let mean = reduce2(lid, vec2<f32>(sum_x(k, 0u, lid), 0.0)).x * params.inv_m;
+  let variance = reduce2(lid, vec2<f32>(sum_sq(k, 0u, lid, mean), 0.0)).x * params.inv_m;
   let rstd = 1.0 / sqrt(variance + params.eps);
   if (lid == 0u) {
     stats_out[3u * k] = mean;
@@ -199,41 +315,19 @@ fn reduce_part(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let p = id % params.parts;
   let lid = lid3.x;
   var acc = vec2<f32>(0.0);
-  var c = cursor_start(p, lid);
   if (MODE == 0u) {
-    for (; c.t < c.end; cursor_next(&c)) {
-      acc.x += src[elem(k, c)];
-    }
+    acc.x = sum_x(k, p, lid);
   } else if (MODE == 1u) {
-    let mean = stats[3u * k];
-    for (; c.t < c.end; cursor_next(&c)) {
-      let d = src[elem(k, c)] - mean;
-      acc.x += d * d;
-    }
+    acc.x = sum_sq(k, p, lid, stats[3u * k]);
   } else if (MODE == 2u) {
-    let mean = stats[3u * k];
-    let rstd = stats[3u * k + 1u];
-    for (; c.t < c.end; cursor_next(&c)) {
-      let e = elem(k, c);
-      let xhat = (src[e] - mean) * rstd;
-      let dxh = grad[e] * weight_at(aff(k, c));
-      acc += vec2<f32>(dxh, dxh * xhat);
-    }
+    acc = sum_bwd(k, p, lid, stats[3u * k], stats[3u * k + 1u]);
   } else {
-    let sk = (k / params.stat_div) * params.stat_k;
-    for (; c.t < c.end; cursor_next(&c)) {
-      let e = elem(k, c);
-      let s = sk + c.o * params.stat_o + c.i * params.stat_i;
-      let xhat = (src[e] - stats[3u * s]) * stats[3u * s + 1u];
-      let gv = grad[e];
-      acc += vec2<f32>(gv * xhat, gv);
-    }
+    acc = sum_affine(k, p, lid);
   }
   let total = reduce2(lid, acc);
   if (lid == 0u) {
-    let o = 2u * id;
-    part[o] = total.x;
-    part[o + 1u] = total.y;
+    part[2u * id] = total.x;
+    part[2u * id + 1u] = total.y;
   }
 }
 
@@ -269,35 +363,13 @@ fn finalize_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   dst[2u * k + 1u] = s.y * params.scale;
 }
 
-// dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) over one part of group k.
-fn bwd_part(k: u32, p: u32, lid: u32, m1: f32, m2: f32) {
-  let mean = stats[3u * k];
-  let rstd = stats[3u * k + 1u];
-  var c = cursor_start(p, lid);
-  for (; c.t < c.end; cursor_next(&c)) {
-    let e = elem(k, c);
-    let xhat = (src[e] - mean) * rstd;
-    let dxh = grad[e] * weight_at(aff(k, c));
-    dst[e] = rstd * (dxh - m1 - xhat * m2);
-  }
-}
-
 // Input gradient, one workgroup per group (parts == 1): both sums, then dx.
 @compute @workgroup_size(NT)
 fn bwd_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
   let k = workgroup_linear(wid, nwg);
   if (k >= params.groups) { return; }
   let lid = lid3.x;
-  let mean = stats[3u * k];
-  let rstd = stats[3u * k + 1u];
-  var acc = vec2<f32>(0.0);
-  var c = cursor_start(0u, lid);
-  for (; c.t < c.end; cursor_next(&c)) {
-    let e = elem(k, c);
-    let xhat = (src[e] - mean) * rstd;
-    let dxh = grad[e] * weight_at(aff(k, c));
-    acc += vec2<f32>(dxh, dxh * xhat);
-  }
+  let acc = sum_bwd(k, 0u, lid, stats[3u * k], stats[3u * k + 1u]);
   let m = reduce2(lid, acc) * params.inv_m;
   bwd_part(k, 0u, lid, m.x, m.y);
 }
@@ -321,4 +393,12 @@ fn running_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   let mom = params.momentum;
   run_mean[k] = (1.0 - mom) * run_mean[k] + mom * stats[3u * k];
   run_var[k] = (1.0 - mom) * run_var[k] + mom * stats[3u * k + 2u] * params.unbias;
+}
+
+// dst[k] = 1 / sqrt(stats[k] + eps) (batch norm in eval mode, from the running variance).
+@compute @workgroup_size(WG)
+fn inv_std(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = thread_index(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  dst[k] = 1.0 / sqrt(stats[k] + params.eps);
 }

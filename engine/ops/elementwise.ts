@@ -225,3 +225,15 @@ export function div(a: Tensor, b: Tensor): Tensor {
     return [ga, gb];
   });
 }
+
+/** In place: dst += alpha * src (not differentiable; for gradient accumulation and updates). */
+export function axpyInto(dst: Tensor, src: Tensor, alpha: number): void {
+  if (dst.size !== src.size) {
+    throw new Error(`axpyInto: ${fmtShape(src.shape)} does not match ${fmtShape(dst.shape)}`);
+  }
+  const e = dst.engine;
+  e.run({ file: "elementwise", entry: "axpy", defines: { OP: 0 } }, { src, dst }, {
+    n: dst.size,
+    alpha,
+  }, e.grid(dst.size));
+}

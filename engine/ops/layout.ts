@@ -184,3 +184,11 @@ export function clone(x: Tensor): Tensor {
   stridedCopy(x, out, x.shape, contiguousStrides(x.shape), contiguousStrides(x.shape));
   return x.engine.record(out, "clone", [x], (g) => [g]);
 }
+
+/** Copies `src` into `dst` in place (same number of elements); not differentiable. */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  if (dst.size !== src.size) {
+    throw new Error(`copyInto: ${fmtShape(src.shape)} does not fit ${fmtShape(dst.shape)}`);
+  }
+  stridedCopy(src, dst, [src.size], [1], [1]);
+}

@@ -1,6 +1,7 @@
 /** Plain stochastic gradient descent, updating parameters in place. */
 import type { Tensor } from "../tensor.ts";
 import { fmtShape } from "../tensor.ts";
+import { axpyInto } from "../ops/elementwise.ts";
 
 /** Options for {@link SGD}. */
 export interface SGDOptions {
@@ -28,19 +29,12 @@ export class SGD {
           `SGD: gradient ${fmtShape(p.grad.shape)} does not match parameter ${fmtShape(p.shape)}`,
         );
       }
-      const e = p.engine;
-      e.run({ file: "elementwise", entry: "axpy", defines: { OP: 0 } }, { src: p.grad, dst: p }, {
-        n: p.size,
-        alpha: -this.lr,
-      }, e.grid(p.size));
+      axpyInto(p, p.grad, -this.lr);
     }
   }
 
   /** Frees and clears every parameter's gradient. */
   zeroGrad(): void {
-    for (const p of this.params) {
-      p.grad?.dispose();
-      p.grad = null;
-    }
+    for (const p of this.params) p.clearGrad();
   }
 }

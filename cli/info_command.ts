@@ -1,0 +1,45 @@
+/** `info`: what the WebGPU adapter is and what it can do. */
+import { Command } from "@commander-js/extra-typings";
+import { requestGpu } from "../engine/device.ts";
+
+const LIMITS = [
+  "maxBufferSize",
+  "maxStorageBufferBindingSize",
+  "maxStorageBuffersPerShaderStage",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupsPerDimension",
+  "minStorageBufferOffsetAlignment",
+  "minUniformBufferOffsetAlignment",
+];
+
+/** Builds the `info` command. */
+export function infoCommand(): Command {
+  return new Command("info")
+    .description("Show the WebGPU adapter, its limits and features")
+    .option("--json", "print JSON")
+    .action(async (opts) => {
+      const gpu = await requestGpu();
+      const limits = Object.fromEntries(LIMITS.map((k) => [k, (gpu.device.limits as unknown as Record<string, number>)[k]]));
+      const info = {
+        adapter: gpu.description,
+        vendor: gpu.adapter.info.vendor,
+        architecture: gpu.adapter.info.architecture,
+        software: gpu.isSoftware,
+        timestampQueries: gpu.hasTimestamps,
+        features: [...gpu.adapter.features].sort(),
+        limits,
+      };
+      if (opts.json) console.log(JSON.stringify(info, null, 2));
+      else {
+        console.log(`Adapter:   ${info.adapter}${info.software ? " (software)" : ""}`);
+        console.log(`Vendor:    ${info.vendor || "-"}  Architecture: ${info.architecture || "-"}`);
+        console.log(`Timestamp queries: ${info.timestampQueries ? "yes" : "no"}`);
+        console.log("Limits (as granted to the engine):");
+        for (const [k, v] of Object.entries(limits)) console.log(`  ${k.padEnd(36)} ${v}`);
+        console.log(`Features: ${info.features.join(", ")}`);
+      }
+      gpu.device.destroy();
+    }) as unknown as Command;
+}

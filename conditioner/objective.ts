@@ -1,0 +1,60 @@
+/** Training objectives: what loss a step minimises and which parts of it are logged. */
+import type { Tensor } from "../engine/tensor.ts";
+import { add, scale } from "../engine/ops/elementwise.ts";
+import { concat, reshape } from "../engine/ops/layout.ts";
+import { mseLoss } from "../engine/ops/losses.ts";
+import type { ConditionerOutput, LatentConditionerImg } from "./model.ts";
+
+/** Inputs and targets of one batch. */
+export interface BatchTensors {
+  x: Tensor;
+  y1: Tensor;
+  y2: Tensor;
+}
+
+/** A step's loss and its logged parts (one-element tensors, all on the GPU). */
+export interface ObjectiveLosses {
+  /** What backward() runs on. */
+  total: Tensor;
+  /** Parts in the order of {@link Objective.parts}. */
+  parts: Tensor[];
+}
+
+/** A loss recipe for training and validation. */
+export interface Objective {
+  /** "original", or "enhanced:<preset>". */
+  readonly name: string;
+  /** Names of the logged parts. */
+  readonly parts: readonly string[];
+  /**
+   * Training loss for an augmented batch; `clean` is the same batch before augmentation (used by
+   * consistency regularisation).
+   */
+  train(model: LatentConditionerImg, batch: BatchTensors, clean: BatchTensors): ObjectiveLosses;
+  /** Validation loss (eval mode, no gradient). */
+  validate(model: LatentConditionerImg, batch: BatchTensors): ObjectiveLosses;
+}
+
+/** Weight of the y1 term in SimulGen-VAE's loss 10 * MSE(y1) + MSE(y2). */
+export const Y1_WEIGHT = 10;
+
+/** 10 * MSE(y1) + MSE(y2), parts [total, MSE(y1), MSE(y2)]: the metric all recipes are compared on. */
+export function simulgenLoss(out: ConditionerOutput, batch: BatchTensors): ObjectiveLosses {
+  const l1 = mseLoss(out.y1, batch.y1);
+  const l2 = mseLoss(out.y2, batch.y2);
+  const total = add(scale(l1, Y1_WEIGHT), l2);
+  return { total, parts: [total, l1, l2] };
+}
+
+/** SimulGen-VAE's original recipe. */
+export const originalObjective: Objective = {
+  name: "original",
+  parts: ["total", "y1", "y2"],
+  train: (model, batch) => simulgenLoss(model.forward(batch.x), batch),
+  validate: (model, batch) => simulgenLoss(model.forward(batch.x), batch),
+};
+
+/** Packs one-element tensors into one [n] tensor (for accumulation on the GPU). */
+export function stackScalars(parts: Tensor[]): Tensor {
+  return concat(parts.map((p) => reshape(p, [1])));
+}

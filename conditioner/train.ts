@@ -1,0 +1,355 @@
+/**
+ * The training loop shared by the original and the enhanced recipes: data, model, AdamW with
+ * warm-up + cosine LR, clipping, validation, checkpoints (best and last, resumable), TensorBoard
+ * scalars, a loss plot, NaN handling and clean interruption.
+ *
+ * A step (gather, augment, forward, loss, backward, clip, AdamW) is recorded without any read
+ * back; losses accumulate on the GPU and are read once per epoch.
+ */
+import { join } from "node:path";
+import type { Engine } from "../engine/engine.ts";
+import { axpyInto, scale } from "../engine/ops/elementwise.ts";
+import { AdamW } from "../engine/optim/adamw.ts";
+import { clipGradNorm } from "../engine/optim/clip.ts";
+import { warmupCosineLr } from "../engine/optim/schedule.ts";
+import { Augmenter } from "./augment.ts";
+import {
+  loadResumable,
+  RUN_FILES,
+  type RunState,
+  saveModel,
+  saveResumable,
+  writeJson,
+} from "./checkpoint.ts";
+import type { ConditionerConfig } from "./config.ts";
+import { configToJson } from "./config.ts";
+import {
+  type ConditionerDataset,
+  epochSeed,
+  gatherBatch,
+  type GpuDataset,
+  splitIndices,
+  trainBatches,
+  uploadDataset,
+  valBatches,
+} from "./data.ts";
+import { LatentConditionerImg } from "./model.ts";
+import { type Objective, stackScalars } from "./objective.ts";
+import { lossCurvesSvg } from "./plot.ts";
+import { SummaryWriter } from "./tensorboard.ts";
+import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+
+/** One epoch's record (losses are averages over the epoch's batches or validation samples). */
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  /** Training loss parts, in the objective's order (first is the total). */
+  train: number[];
+  /** Validation parts, when validated this epoch. */
+  val?: number[];
+  /** Global gradient norm averaged over the epoch's steps (before clipping). */
+  gradNorm: number;
+  seconds: number;
+  /** Objective used for this epoch. */
+  objective: string;
+}
+
+/** Where a run's outputs go and how it reports. */
+export interface TrainOptions {
+  engine: Engine;
+  config: ConditionerConfig;
+  dataset: ConditionerDataset;
+  /** Run folder (created): checkpoints, config, scalers, TensorBoard, plot. */
+  runDir: string;
+  objective: Objective;
+  /** TensorBoard log folder name inside runDir, and the tag names to use. */
+  tensorboard: TensorBoardTags;
+  /** Continue from runDir's resumable checkpoint. */
+  resume?: boolean;
+  /** Write loss_curves.svg. Default true. */
+  plot?: boolean;
+  /** Console lines (default: console.log). */
+  log?: (line: string) => void;
+  /** Progress within an epoch: (batch done, batches). */
+  onBatch?: (done: number, total: number) => void;
+  /** Checked between steps; when it returns true the run saves and stops. */
+  shouldStop?: () => boolean;
+  /** Called after every epoch (for extra logging, e.g. component breakdowns). */
+  onEpoch?: (record: EpochRecord, writer: SummaryWriter) => void;
+  /** Non-finite epoch losses tolerated (each rolls back to the last checkpoint) before giving up. */
+  maxNanRecoveries?: number;
+}
+
+/** TensorBoard folder and tags (SimulGen-VAE's names differ between the two recipes). */
+export interface TensorBoardTags {
+  dir: string;
+  /** Tag per objective part for training and validation, e.g. "LatentConditioner Loss/train". */
+  train: string[];
+  val: string[];
+  lr: string;
+}
+
+/** Why the loop ended. */
+export type StopReason = "completed" | "interrupted" | "diverged" | "overfit";
+
+/** Summary of a run. */
+export interface TrainResult {
+  history: EpochRecord[];
+  bestVal: number | null;
+  bestEpoch: number | null;
+  stopReason: StopReason;
+  runDir: string;
+  model: LatentConditionerImg;
+}
+
+/** Error raised when training cannot continue (e.g. the loss stays non-finite). */
+export class TrainingError extends Error {}
+
+function fmtNum(v: number): string {
+  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3);
+}
+
+function fmtDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
+}
+
+/** Mean of each objective part over a list of batches (validation; eval mode, no gradient). */
+export async function evaluate(
+  engine: Engine,
+  model: LatentConditionerImg,
+  objective: Objective,
+  gpu: GpuDataset,
+  batches: number[][],
+): Promise<number[]> {
+  const wasTraining = model.training;
+  model.eval();
+  const acc = engine.zeros([objective.parts.length]);
+  let count = 0;
+  engine.noGrad(() => {
+    for (const idx of batches) {
+      engine.tidy(() => {
+        const batch = gatherBatch(engine, gpu, idx);
+        const { parts } = objective.validate(model, batch);
+        axpyInto(acc, stackScalars(parts), idx.length);
+      });
+      count += idx.length;
+    }
+  });
+  const sums = await acc.read();
+  acc.dispose();
+  model.train(wasTraining);
+  return Array.from(sums, (s) => s / Math.max(1, count));
+}
+
+/** Trains a latent conditioner; see the module documentation. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const { engine: e, config: c, dataset, runDir, objective } = o;
+  const log = o.log ?? console.log;
+  await Deno.mkdir(runDir, { recursive: true });
+
+  const split = splitIndices(dataset.size, c.valFraction, c.seed);
+  const gpu = uploadDataset(e, dataset);
+  const model = new LatentConditionerImg(e, { filters: c.filters, imageSize: c.imageSize, seed: c.seed });
+  const params = model.parameters();
+  const opt = new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
+  const schedule = warmupCosineLr({
+    lr: c.lr,
+    warmupEpochs: c.warmupEpochs,
+    startFactor: 0.01,
+    totalEpochs: c.nEpoch,
+    etaMin: c.etaMin,
+  });
+  const augmenter = new Augmenter(e, { seed: c.seed });
+  const valIdx = valBatches(split.val, c.batchSize);
+
+  let history: EpochRecord[] = [];
+  let bestVal: number | null = null;
+  let bestEpoch: number | null = null;
+  let startEpoch = 0;
+  if (o.resume) {
+    const state = await loadResumable(runDir, model, opt);
+    if (state.filters.join(" ") !== c.filters.join(" ") || state.imageSize !== c.imageSize) {
+      throw new TrainingError(
+        `cannot resume: the checkpoint has filters ${state.filters.join(" ")} at ${state.imageSize}px, the configuration ${c.filters.join(" ")} at ${c.imageSize}px`,
+      );
+    }
+    startEpoch = state.epoch + 1;
+    bestVal = state.bestVal;
+    bestEpoch = state.bestEpoch;
+    try {
+      history = JSON.parse(await Deno.readTextFile(join(runDir, RUN_FILES.history)));
+      history = history.filter((h) => h.epoch <= state.epoch);
+    } catch {
+      history = [];
+    }
+    log(`Resuming from epoch ${startEpoch + 1} (checkpoint after epoch ${state.epoch + 1}, ${state.optimizerSteps} optimizer steps)`);
+  }
+  await writeJson(join(runDir, RUN_FILES.config), JSON.parse(configToJson(c)));
+  await writeJson(join(runDir, RUN_FILES.scalers), dataset.scalersJSON());
+  const writer = new SummaryWriter(join(runDir, o.tensorboard.dir));
+
+  const runState = (epoch: number): RunState => ({
+    epoch,
+    optimizerSteps: opt.stepCount,
+    lr: opt.lr,
+    bestVal,
+    bestEpoch,
+    objective: objective.name,
+    filters: c.filters,
+    imageSize: c.imageSize,
+  });
+  const checkpoint = async (epoch: number) => {
+    await saveResumable(runDir, model, opt, runState(epoch));
+    await saveModel(join(runDir, RUN_FILES.last), model, { epoch: String(epoch + 1) });
+    await writeJson(join(runDir, RUN_FILES.history), history);
+  };
+
+  const nBatches = Math.floor(split.train.length / c.batchSize);
+  if (nBatches === 0) {
+    throw new TrainingError(
+      `${split.train.length} training samples are fewer than one batch of ${c.batchSize}; lower latent_conditioner_batch`,
+    );
+  }
+  log(
+    `Training ${objective.name} on ${dataset.size} samples (${split.train.length} train, ${split.val.length} val), ` +
+      `${nBatches} batches of ${c.batchSize}, ${model.parameterCount().toLocaleString("en-US")} parameters, ${e.gpu.description}`,
+  );
+
+  let stopReason: StopReason = "completed";
+  let nanRecoveries = 0;
+  let lrScale = 1;
+  const maxNan = o.maxNanRecoveries ?? 3;
+  const accParts = e.keep(e.zeros([objective.parts.length]));
+  const accNorm = e.keep(e.zeros([1]));
+  const runStart = performance.now();
+  let epochsThisRun = 0;
+
+  for (let epoch = startEpoch; epoch < c.nEpoch; epoch++) {
+    const t0 = performance.now();
+    opt.lr = schedule.lrAt(epoch) * lrScale;
+    model.train();
+    e.fill(accParts, 0);
+    e.fill(accNorm, 0);
+    const batches = trainBatches(split.train, c.batchSize, epochSeed(c.seed, epoch));
+    let done = 0;
+    for (const idx of batches) {
+      if (o.shouldStop?.()) break;
+      e.tidy(() => {
+        const clean = gatherBatch(e, gpu, idx);
+        const aug = augmenter.apply(clean.x, clean.y1, clean.y2, done, epoch);
+        opt.zeroGrad();
+        const { total, parts } = objective.train(model, aug, clean);
+        total.backward();
+        const norm = clipGradNorm(params, c.gradClip);
+        opt.step();
+        e.noGrad(() => {
+          axpyInto(accParts, stackScalars(parts), 1);
+          axpyInto(accNorm, norm, 1);
+        });
+      });
+      done++;
+      o.onBatch?.(done, batches.length);
+    }
+    if (done < batches.length) {
+      stopReason = "interrupted";
+      log(`Interrupted during epoch ${epoch + 1}; saving the current state (--resume starts this epoch again).`);
+      break;
+    }
+    const trainParts = Array.from(await e.noGrad(() => scale(accParts, 1 / done)).read());
+    const gradNorm = (await accNorm.read())[0] / done;
+
+    if (!trainParts.every(Number.isFinite)) {
+      nanRecoveries++;
+      if (nanRecoveries > maxNan) {
+        stopReason = "diverged";
+        log(`Epoch ${epoch + 1}: training loss is ${trainParts[0]} again; stopping after ${maxNan} recoveries.`);
+        break;
+      }
+      const hasCheckpoint = await exists(join(runDir, RUN_FILES.resume));
+      if (!hasCheckpoint) {
+        stopReason = "diverged";
+        log(`Epoch ${epoch + 1}: training loss is not finite (${trainParts[0]}) and there is no checkpoint to return to; stopping. Try a lower learning rate.`);
+        break;
+      }
+      lrScale /= 2;
+      log(`Epoch ${epoch + 1}: training loss is not finite (${trainParts[0]}); restored the last checkpoint, learning rate now x${lrScale}.`);
+      await loadResumable(runDir, model, opt);
+      continue;
+    }
+
+    const record: EpochRecord = {
+      epoch,
+      lr: opt.lr,
+      train: trainParts,
+      gradNorm,
+      seconds: (performance.now() - t0) / 1000,
+      objective: objective.name,
+    };
+    const validateNow = (epoch + 1) % c.valEvery === 0 || epoch === c.nEpoch - 1;
+    if (validateNow && valIdx.length) {
+      record.val = await evaluate(e, model, objective, gpu, valIdx);
+      record.seconds = (performance.now() - t0) / 1000;
+    }
+    history.push(record);
+    epochsThisRun++;
+
+    o.tensorboard.train.forEach((tag, i) => writer.addScalar(tag, trainParts[i], epoch));
+    writer.addScalar(o.tensorboard.lr, opt.lr, epoch);
+    if (record.val) o.tensorboard.val.forEach((tag, i) => writer.addScalar(tag, record.val![i], epoch));
+    o.onEpoch?.(record, writer);
+
+    const perEpoch = (performance.now() - runStart) / 1000 / epochsThisRun;
+    const phase = epoch < c.warmupEpochs ? "warmup" : "cosine";
+    const parts = (v: number[]) => `${fmtNum(v[0])} (${objective.parts.slice(1).map((p, i) => `${p} ${fmtNum(v[i + 1])}`).join(", ")})`;
+    log(
+      `Epoch ${String(epoch + 1).padStart(String(c.nEpoch).length)}/${c.nEpoch} | train ${parts(trainParts)}` +
+        (record.val ? ` | val ${parts(record.val)}` : "") +
+        ` | lr ${opt.lr.toExponential(2)} ${phase} | ${record.seconds.toFixed(1)}s | ETA ${fmtDuration(perEpoch * (c.nEpoch - epoch - 1))}`,
+    );
+
+    if (record.val) {
+      const v = record.val[0];
+      if (Number.isFinite(v) && (bestVal === null || v < bestVal)) {
+        bestVal = v;
+        bestEpoch = epoch;
+        await saveModel(join(runDir, RUN_FILES.best), model, { epoch: String(epoch + 1), val_loss: String(v) });
+      }
+      await checkpoint(epoch);
+      if (v / trainParts[0] > 1000) {
+        stopReason = "overfit";
+        log(`Stopping: validation/training loss ratio ${(v / trainParts[0]).toFixed(0)} exceeds 1000.`);
+        break;
+      }
+    }
+  }
+
+  const lastEpoch = history.length ? history[history.length - 1].epoch : startEpoch - 1;
+  if (lastEpoch >= 0 && stopReason !== "diverged") await checkpoint(lastEpoch);
+  writer.close();
+  if (o.plot ?? true) await writePlot(runDir, history, objective);
+  accParts.dispose();
+  accNorm.dispose();
+  gpu.dispose();
+  return { history, bestVal, bestEpoch, stopReason, runDir, model };
+}
+
+async function writePlot(runDir: string, history: EpochRecord[], objective: Objective): Promise<void> {
+  const series = [
+    { name: "train", points: history.map((h) => [h.epoch + 1, h.train[0]] as [number, number]) },
+    { name: "validation", points: history.filter((h) => h.val).map((h) => [h.epoch + 1, h.val![0]] as [number, number]) },
+  ];
+  const svg = lossCurvesSvg(series, { title: `Latent conditioner (${objective.name})`, xLabel: "epoch", yLabel: "loss" });
+  await writeFileAtomic(join(runDir, "loss_curves.svg"), new TextEncoder().encode(svg));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

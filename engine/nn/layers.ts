@@ -1,0 +1,242 @@
+/** Layers with PyTorch's parameter names, shapes and default initialisation. */
+import type { Engine } from "../engine.ts";
+import type { Tensor } from "../tensor.ts";
+import { gelu, relu, sigmoid, silu, tanh } from "../ops/elementwise.ts";
+import { flatten } from "../ops/layout.ts";
+import { linear } from "../ops/matmul.ts";
+import { conv2d } from "../ops/conv.ts";
+import { batchNorm2d, groupNorm, layerNorm } from "../ops/norm.ts";
+import { adaptiveAvgPool2d } from "../ops/pool.ts";
+import { Layer } from "./module.ts";
+import { kaimingUniform, ones, uniform, zeros } from "./init.ts";
+import { initialVectors, type SpectralState, spectralWeight } from "./spectral_norm.ts";
+
+type Pair = number | [number, number];
+
+/** A layer with a `weight` that spectral norm can wrap (Linear, Conv2d). */
+export abstract class WeightedLayer extends Layer {
+  /** The raw weight (`weight`, or `weight_orig` under spectral norm). */
+  weight: Tensor;
+  bias: Tensor | null;
+  /** Present when {@link spectralNorm} was applied. */
+  spectral: SpectralState | null = null;
+
+  constructor(engine: Engine, weightShape: number[], bias: boolean, seed?: number) {
+    super(engine);
+    this.weight = this.param("weight", engine.zeros(weightShape));
+    this.bias = bias ? this.param("bias", engine.zeros([weightShape[0]])) : null;
+    // PyTorch's default: kaiming_uniform(a=√5) for the weight, U(±1/√fan_in) for the bias.
+    kaimingUniform(this.weight, { gain: Math.sqrt(2 / 6), seed });
+    if (this.bias) {
+      const fanIn = this.weight.size / weightShape[0];
+      uniform(this.bias, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), seed === undefined ? undefined : seed + 7);
+    }
+  }
+
+  /** The weight the forward pass uses (normalised under spectral norm). */
+  effectiveWeight(): Tensor {
+    return this.spectral ? spectralWeight(this.weight, this.spectral, this.training) : this.weight;
+  }
+
+  /** @internal Renames `weight` to `weight_orig` and adds the u/v buffers (see spectralNorm). */
+  enableSpectralNorm(eps: number, seed?: number): void {
+    if (this.spectral) throw new Error("spectralNorm: already applied to this layer");
+    const { u, v } = initialVectors(this.weight, eps, seed);
+    this.unregisterParam("weight");
+    if (this.bias) {
+      // Keep PyTorch's order: bias stays, weight_orig is appended after it.
+      this.unregisterParam("bias");
+      this.param("bias", this.bias);
+    }
+    this.param("weight_orig", this.weight);
+    this.buffer("weight_u", u);
+    this.buffer("weight_v", v);
+    this.spectral = { u, v, eps };
+  }
+}
+
+/** Wraps a Linear or Conv2d with spectral normalisation (torch.nn.utils.spectral_norm). */
+export function spectralNorm<T extends WeightedLayer>(layer: T, options: { eps?: number; seed?: number } = {}): T {
+  layer.enableSpectralNorm(options.eps ?? 1e-12, options.seed);
+  return layer;
+}
+
+/** Options for {@link Linear}. */
+export interface LinearOptions {
+  bias?: boolean;
+  seed?: number;
+}
+
+/** torch.nn.Linear: weight [out, in], bias [out]. */
+export class Linear extends WeightedLayer {
+  constructor(engine: Engine, inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super(engine, [outFeatures, inFeatures], options.bias ?? true, options.seed);
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.effectiveWeight(), this.bias ?? undefined);
+  }
+}
+
+/** Options for {@link Conv2d}. */
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+  seed?: number;
+}
+
+/** torch.nn.Conv2d: weight [out, in / groups, kh, kw]. */
+export class Conv2d extends WeightedLayer {
+  readonly options: Required<Omit<Conv2dOptions, "seed" | "bias">>;
+  constructor(engine: Engine, inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
+    const [kh, kw] = typeof kernelSize === "number" ? [kernelSize, kernelSize] : kernelSize;
+    const groups = options.groups ?? 1;
+    if (inChannels % groups || outChannels % groups) {
+      throw new Error(`Conv2d: channels ${inChannels} -> ${outChannels} are not divisible by groups ${groups}`);
+    }
+    super(engine, [outChannels, inChannels / groups, kh, kw], options.bias ?? true, options.seed);
+    this.options = {
+      stride: options.stride ?? 1,
+      padding: options.padding ?? 0,
+      dilation: options.dilation ?? 1,
+      groups,
+    };
+  }
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.effectiveWeight(), { bias: this.bias ?? undefined, ...this.options });
+  }
+}
+
+/** Options for the normalisation layers. */
+export interface NormOptions {
+  eps?: number;
+  /** Learnable per-channel weight and bias. Default true. */
+  affine?: boolean;
+}
+
+/** torch.nn.GroupNorm. */
+export class GroupNorm extends Layer {
+  readonly groups: number;
+  readonly eps: number;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  constructor(engine: Engine, groups: number, channels: number, options: NormOptions = {}) {
+    super(engine);
+    if (channels % groups) throw new Error(`GroupNorm: ${channels} channels are not divisible by ${groups} groups`);
+    this.groups = groups;
+    this.eps = options.eps ?? 1e-5;
+    const affine = options.affine ?? true;
+    this.weight = affine ? this.param("weight", ones(engine.zeros([channels]))) : null;
+    this.bias = affine ? this.param("bias", engine.zeros([channels])) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return groupNorm(x, this.groups, { weight: this.weight ?? undefined, bias: this.bias ?? undefined, eps: this.eps });
+  }
+}
+
+/** torch.nn.LayerNorm over the trailing `shape` dims. */
+export class LayerNorm extends Layer {
+  readonly shape: number[];
+  readonly eps: number;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  constructor(engine: Engine, shape: number | number[], options: NormOptions = {}) {
+    super(engine);
+    this.shape = typeof shape === "number" ? [shape] : shape;
+    this.eps = options.eps ?? 1e-5;
+    const affine = options.affine ?? true;
+    this.weight = affine ? this.param("weight", ones(engine.zeros(this.shape))) : null;
+    this.bias = affine ? this.param("bias", engine.zeros(this.shape)) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.shape, { weight: this.weight ?? undefined, bias: this.bias ?? undefined, eps: this.eps });
+  }
+}
+
+/** torch.nn.BatchNorm2d with running statistics (momentum 0.1 by default). */
+export class BatchNorm2d extends Layer {
+  readonly eps: number;
+  readonly momentum: number;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  constructor(engine: Engine, channels: number, options: NormOptions & { momentum?: number } = {}) {
+    super(engine);
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    const affine = options.affine ?? true;
+    this.weight = affine ? this.param("weight", ones(engine.zeros([channels]))) : null;
+    this.bias = affine ? this.param("bias", engine.zeros([channels])) : null;
+    this.runningMean = this.buffer("running_mean", engine.zeros([channels]));
+    this.runningVar = this.buffer("running_var", engine.ones([channels]));
+  }
+  forward(x: Tensor): Tensor {
+    return batchNorm2d(x, {
+      runningMean: this.runningMean,
+      runningVar: this.runningVar,
+      weight: this.weight ?? undefined,
+      bias: this.bias ?? undefined,
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+    });
+  }
+}
+
+/** Wraps a function of one tensor as a parameterless layer. */
+class Fn extends Layer {
+  readonly fn: (x: Tensor) => Tensor;
+  constructor(engine: Engine, fn: (x: Tensor) => Tensor) {
+    super(engine);
+    this.fn = fn;
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+}
+
+/** torch.nn.SiLU */
+export class SiLU extends Fn {
+  constructor(engine: Engine) {
+    super(engine, silu);
+  }
+}
+/** torch.nn.ReLU */
+export class ReLU extends Fn {
+  constructor(engine: Engine) {
+    super(engine, relu);
+  }
+}
+/** torch.nn.GELU */
+export class GELU extends Fn {
+  constructor(engine: Engine) {
+    super(engine, gelu);
+  }
+}
+/** torch.nn.Tanh */
+export class Tanh extends Fn {
+  constructor(engine: Engine) {
+    super(engine, tanh);
+  }
+}
+/** torch.nn.Sigmoid */
+export class Sigmoid extends Fn {
+  constructor(engine: Engine) {
+    super(engine, sigmoid);
+  }
+}
+/** torch.nn.Flatten (from dim 1). */
+export class Flatten extends Fn {
+  constructor(engine: Engine) {
+    super(engine, (x) => flatten(x, 1));
+  }
+}
+/** torch.nn.AdaptiveAvgPool2d */
+export class AdaptiveAvgPool2d extends Fn {
+  constructor(engine: Engine, size: Pair) {
+    super(engine, (x) => adaptiveAvgPool2d(x, size));
+  }
+}

@@ -1,0 +1,379 @@
+/** 2-D convolution (torch.nn.functional.conv2d) as register-blocked implicit GEMMs, with gradients. */
+import type { Engine } from "../engine.ts";
+import type { Tensor } from "../tensor.ts";
+import { fmtShape } from "../tensor.ts";
+import { sumRows, sum } from "./reduce.ts";
+
+/** Options of {@link conv2d}; stride, padding and dilation take a number or [h, w]. */
+export interface Conv2dOptions {
+  /** [Cout] added to every output position. */
+  bias?: Tensor | null;
+  stride?: number | readonly [number, number];
+  padding?: number | readonly [number, number];
+  dilation?: number | readonly [number, number];
+  groups?: number;
+}
+
+/** Register tile and workgroup shape of one conv kernel (WGX must be a multiple of 8). */
+export interface ConvTile {
+  tm: number;
+  tn: number;
+  wgx: number;
+  wgy: number;
+}
+
+/**
+ * @internal Tiling of the three kernels (forward, input gradient, weight gradient), tuned on
+ * llvmpipe; exposed so benchmarks can try others.
+ */
+export const convTiles: { fwd: ConvTile; dx: ConvTile; dw: ConvTile } = {
+  fwd: { tm: 8, tn: 8, wgx: 8, wgy: 8 },
+  dx: { tm: 8, tn: 8, wgx: 8, wgy: 8 },
+  dw: { tm: 8, tn: 8, wgx: 8, wgy: 8 },
+};
+
+/** Loop iterations one invocation may spend in its K loop (llvmpipe stops at 65535). */
+const LOOP_BUDGET = 16384;
+/** Output positions per chunk of the weight gradient's K (= batch*OH*OW) loop (multiple of 4). */
+const DW_CHUNK = 4096;
+
+/** Fully resolved convolution geometry. */
+interface Geometry {
+  batch: number;
+  cin: number;
+  height: number;
+  width: number;
+  cout: number;
+  outH: number;
+  outW: number;
+  kH: number;
+  kW: number;
+  groups: number;
+  cpg: number;
+  opg: number;
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+}
+
+function pair(name: string, v: number | readonly [number, number], min: number): [number, number] {
+  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  if (
+    (typeof v !== "number" && (!Array.isArray(v) || v.length !== 2)) ||
+    !p.every((d) => Number.isInteger(d) && d >= min)
+  ) {
+    const what = min > 0 ? "positive" : "non-negative";
+    throw new Error(`conv2d: ${name} must be a ${what} integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+function geometry(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  biasShape: readonly number[] | null,
+  options: Conv2dOptions,
+): Geometry {
+  const stride = pair("stride", options.stride ?? 1, 1);
+  const padding = pair("padding", options.padding ?? 0, 0);
+  const dilation = pair("dilation", options.dilation ?? 1, 1);
+  const groups = options.groups ?? 1;
+  if (xShape.length !== 4) throw new Error(`conv2d: x must be 4-D [N, C, H, W], got ${fmtShape(xShape)}`);
+  if (wShape.length !== 4) {
+    throw new Error(`conv2d: weight must be 4-D [Cout, Cin/groups, KH, KW], got ${fmtShape(wShape)}`);
+  }
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new Error(`conv2d: groups must be a positive integer, got ${groups}`);
+  }
+  const [batch, cin, height, width] = xShape;
+  const [cout, wcin, kH, kW] = wShape;
+  if (cin % groups !== 0) {
+    throw new Error(`conv2d: input channels ${cin} of x ${fmtShape(xShape)} are not divisible by groups ${groups}`);
+  }
+  if (wcin !== cin / groups) {
+    throw new Error(
+      `conv2d: weight ${fmtShape(wShape)} expects ${wcin} input channels per group, but x ${
+        fmtShape(xShape)
+      } has ${cin} channels in ${groups} group(s) (${cin / groups} per group)`,
+    );
+  }
+  if (cout % groups !== 0 || cout === 0) {
+    throw new Error(`conv2d: output channels ${cout} of weight ${fmtShape(wShape)} must be a positive multiple of groups ${groups}`);
+  }
+  if (kH === 0 || kW === 0) throw new Error(`conv2d: weight ${fmtShape(wShape)} has an empty kernel`);
+  if (biasShape && (biasShape.length !== 1 || biasShape[0] !== cout)) {
+    throw new Error(`conv2d: bias must have shape [${cout}] for weight ${fmtShape(wShape)}, got ${fmtShape(biasShape)}`);
+  }
+  const outH = Math.floor((height + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0]) + 1;
+  const outW = Math.floor((width + 2 * padding[1] - dilation[1] * (kW - 1) - 1) / stride[1]) + 1;
+  if (outH < 1 || outW < 1) {
+    throw new Error(
+      `conv2d: output size ${outH}x${outW} is too small for x ${fmtShape(xShape)} and weight ${
+        fmtShape(wShape)
+      } (padding [${padding}], dilation [${dilation}], stride [${stride}])`,
+    );
+  }
+  return {
+    batch, cin, height, width, cout, outH, outW, kH, kW, groups,
+    cpg: cin / groups, opg: cout / groups, stride, padding, dilation,
+  };
+}
+
+function checkTensors(...ts: Tensor[]): void {
+  for (const t of ts) {
+    t.storage("conv2d");
+    if (t.dtype !== "f32") throw new Error(`conv2d: expected f32 tensors, got ${t.dtype} ${fmtShape(t.shape)}`);
+    if (t.engine !== ts[0].engine) throw new Error("conv2d: tensors belong to different engines");
+  }
+}
+
+/** Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all). */
+function defines(tile: ConvTile, m: number, dx: boolean): Record<string, number> {
+  const wgy = Math.max(1, Math.min(tile.wgy, Math.ceil(m / tile.tm)));
+  return { TM: tile.tm, TN: tile.tn, WGX: tile.wgx, WGY: wgy, DX: dx ? 1 : 0, XMODE: Number(Deno.env.get("XMODE") ?? 0) };
+}
+
+const PACK_DEFINES = { TM: 4, TN: 4, WGX: 8, WGY: 1, DX: 0, XMODE: 0 };
+
+/**
+ * Packs an NCHW tensor [batch, channels, ...spatial] as [groups][batch*spatial + 1][k4] vec4s:
+ * per group, one row per position with that group's channels contiguous (zero-padded to a
+ * multiple of 4), plus an all-zero row.
+ */
+function packAct(t: Tensor, channels: number, groups: number, spatial: number): Tensor {
+  const e = t.engine;
+  const batch = t.shape[0];
+  const cpg = channels / groups;
+  const k4 = Math.ceil(cpg / 4);
+  const rows = batch * spatial;
+  const total = groups * (rows + 1) * k4;
+  const out = e.empty([total * 4]);
+  e.run({ file: "conv2d", entry: "pack_act", defines: PACK_DEFINES }, { src: t, dst4: out }, {
+    k4,
+    pk_c: channels,
+    pk_cpg: cpg,
+    pk_s: spatial,
+    pk_rows: rows,
+    pk_total: total,
+  }, e.grid(total));
+  return out;
+}
+
+/**
+ * Packs the weight per group and tap as rows of output channels with input channels contiguous
+ * (`transposed` false, the forward's A operand) or rows of input channels with output channels
+ * contiguous (`transposed` true, the input gradient's A operand), zero-padded to vec4s.
+ */
+function packWt(weight: Tensor, geo: Geometry, transposed: boolean): Tensor {
+  const e = weight.engine;
+  const rows = transposed ? geo.cpg : geo.opg;
+  const k4 = Math.ceil((transposed ? geo.opg : geo.cpg) / 4);
+  const total = geo.groups * geo.kH * geo.kW * rows * k4;
+  const out = e.empty([total * 4]);
+  e.run({ file: "conv2d", entry: "pack_wt", defines: PACK_DEFINES }, { src: weight, dst4: out }, {
+    k4,
+    cpg: geo.cpg,
+    opg: geo.opg,
+    k_h: geo.kH,
+    k_w: geo.kW,
+    pk_mode: transposed ? 1 : 0,
+    pk_total: total,
+  }, e.grid(total));
+  return out;
+}
+
+/** Uniform values describing the convolution (shared by all conv kernels). */
+function geoUniforms(geo: Geometry): Record<string, number> {
+  return {
+    batch: geo.batch,
+    cin: geo.cin,
+    height: geo.height,
+    width: geo.width,
+    cout: geo.cout,
+    out_h: geo.outH,
+    out_w: geo.outW,
+    cpg: geo.cpg,
+    opg: geo.opg,
+    k_h: geo.kH,
+    k_w: geo.kW,
+    stride_h: geo.stride[0],
+    stride_w: geo.stride[1],
+    pad_h: geo.padding[0],
+    pad_w: geo.padding[1],
+    dil_h: geo.dilation[0],
+    dil_w: geo.dilation[1],
+  };
+}
+
+/**
+ * Grid for `lanes` invocations along N (folded into z beyond the per-dimension limit) and
+ * `m` GEMM rows, with `zPerFold` (groups * splits) slices along z.
+ */
+function grid(e: Engine, tile: ConvTile, defs: Record<string, number>, lanes: number, m: number, zPerFold: number) {
+  const max = e.device.limits.maxComputeWorkgroupsPerDimension;
+  const gx = Math.ceil(lanes / tile.wgx);
+  const fold = Math.ceil(gx / max);
+  const gy = Math.ceil(m / (defs.WGY * tile.tm));
+  const gz = zPerFold * fold;
+  if (gy > max || gz > max) {
+    throw new Error(`conv2d: problem too large for one dispatch (grid ${gx}x${gy}x${gz})`);
+  }
+  return { fold, groups: [Math.ceil(gx / fold), gy, gz] };
+}
+
+/** Sums `splits` partial results laid out [size, splits] into a tensor of `shape`. */
+function finish(dst: Tensor, shape: readonly number[], splits: number): Tensor {
+  if (splits === 1) return dst;
+  const e = dst.engine;
+  const size = shape.reduce((s, d) => s * d, 1);
+  const summed = sumRows(dst, size, splits);
+  dst.dispose();
+  const out = e.view(summed, shape);
+  summed.dispose();
+  return out;
+}
+
+/** Forward or input-gradient GEMM over packed operands. */
+function gemm(
+  dx: boolean,
+  geo: Geometry,
+  act: Tensor,
+  wt: Tensor,
+  bias: Tensor | null,
+  shape: readonly number[],
+): Tensor {
+  const e = act.engine;
+  const tile = dx ? convTiles.dx : convTiles.fwd;
+  const m = dx ? geo.cpg : geo.opg;
+  const n = dx ? geo.batch * geo.height * geo.width : geo.batch * geo.outH * geo.outW;
+  const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
+  const kk = geo.kH * geo.kW;
+  const chunk = Math.max(1, Math.min(k4, Math.floor(LOOP_BUDGET / kk)));
+  const splits = Math.ceil(k4 / chunk);
+  const defs = defines(tile, m, dx);
+  const { fold, groups } = grid(e, tile, defs, Math.ceil(n / tile.tn), m, geo.groups * splits);
+  const size = shape.reduce((s, d) => s * d, 1);
+  const dst = e.empty(splits === 1 ? shape : [size, splits]);
+  const actRows = (dx ? geo.batch * geo.outH * geo.outW : geo.batch * geo.height * geo.width) + 1;
+  e.run({ file: "conv2d", entry: "conv_gemm", defines: defs }, {
+    act4: act,
+    wt4: wt,
+    bias_in: bias ?? wt,
+    dst,
+  }, {
+    ...geoUniforms(geo),
+    splits,
+    chunk,
+    has_bias: bias ? 1 : 0,
+    n_total: n,
+    fold,
+    m_total: m,
+    k4,
+    act_rows: actRows,
+    a_rows: m,
+  }, groups);
+  return finish(dst, shape, splits);
+}
+
+function forward(x: Tensor, weight: Tensor, bias: Tensor | null, geo: Geometry): Tensor {
+  const act = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
+  const wt = packWt(weight, geo, false);
+  const out = gemm(false, geo, act, wt, bias, [geo.batch, geo.cout, geo.outH, geo.outW]);
+  act.dispose();
+  wt.dispose();
+  return out;
+}
+
+function inputGrad(g: Tensor, weight: Tensor, geo: Geometry): Tensor {
+  const act = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
+  const wt = packWt(weight, geo, true);
+  const out = gemm(true, geo, act, wt, null, [geo.batch, geo.cin, geo.height, geo.width]);
+  act.dispose();
+  wt.dispose();
+  return out;
+}
+
+function weightGrad(g: Tensor, x: Tensor, geo: Geometry): Tensor {
+  const e = x.engine;
+  const tile = convTiles.dw;
+  const xp = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
+  const gp = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
+  const positions = geo.batch * geo.outH * geo.outW;
+  const chunk = Math.min(Math.ceil(positions / 4) * 4, DW_CHUNK);
+  const splits = Math.ceil(positions / chunk);
+  const colBlocks = Math.ceil(geo.cpg / tile.tn);
+  const kk = geo.kH * geo.kW;
+  const defs = defines(tile, geo.opg, false);
+  const { fold, groups } = grid(e, tile, defs, colBlocks * kk, geo.opg, geo.groups * splits);
+  const shape = [geo.cout, geo.cpg, geo.kH, geo.kW];
+  const size = shape.reduce((s, d) => s * d, 1);
+  const dst = e.empty(splits === 1 ? shape : [size, splits]);
+  e.run({ file: "conv2d", entry: "conv_dw", defines: defs }, { act4: xp, gp4: gp, dst }, {
+    ...geoUniforms(geo),
+    splits,
+    chunk,
+    n_total: positions,
+    fold,
+    k4: Math.ceil(geo.cpg / 4),
+    act_rows: geo.batch * geo.height * geo.width + 1,
+    g4: Math.ceil(geo.opg / 4),
+    g_rows: positions + 1,
+    col_blocks: colBlocks,
+  }, groups);
+  xp.dispose();
+  gp.dispose();
+  return finish(dst, shape, splits);
+}
+
+function geometryOfShapes(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  g: Tensor,
+  options: Conv2dOptions,
+): Geometry {
+  const geo = geometry(xShape, wShape, null, options);
+  const want = [geo.batch, geo.cout, geo.outH, geo.outW];
+  if (g.rank !== 4 || g.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`conv2d: gradient ${fmtShape(g.shape)} does not match the output shape ${fmtShape(want)}`);
+  }
+  return geo;
+}
+
+/**
+ * Gradient of conv2d with respect to its input (torch.nn.grad.conv2d_input): a transposed
+ * convolution of `g` [N, Cout, OH, OW] with `weight`, giving `xShape`.
+ */
+export function conv2dInputGrad(g: Tensor, weight: Tensor, xShape: readonly number[], options: Conv2dOptions = {}): Tensor {
+  checkTensors(g, weight);
+  const geo = geometryOfShapes(xShape, weight.shape, g, options);
+  return g.engine.noGrad(() => inputGrad(g, weight, geo));
+}
+
+/**
+ * Gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight): correlates `x`
+ * with `g` [N, Cout, OH, OW], giving `weightShape`.
+ */
+export function conv2dWeightGrad(x: Tensor, weightShape: readonly number[], g: Tensor, options: Conv2dOptions = {}): Tensor {
+  checkTensors(g, x);
+  const geo = geometryOfShapes(x.shape, weightShape, g, options);
+  return g.engine.noGrad(() => weightGrad(g, x, geo));
+}
+
+/**
+ * 2-D convolution over NCHW `x` with `weight` [Cout, Cin/groups, KH, KW], like
+ * torch.nn.functional.conv2d; differentiable in x, weight and bias.
+ */
+export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
+  const bias = options.bias ?? null;
+  const geo = geometry(x.shape, weight.shape, bias?.shape ?? null, options);
+  checkTensors(...(bias ? [x, weight, bias] : [x, weight]));
+  const e = x.engine;
+  const out = forward(x, weight, bias, geo);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return e.record(out, "conv2d", inputs, (g) => {
+    const gx = x.requiresGrad ? inputGrad(g, weight, geo) : null;
+    const gw = weight.requiresGrad ? weightGrad(g, x, geo) : null;
+    if (!bias) return [gx, gw];
+    return [gx, gw, bias.requiresGrad ? sum(g, [0, 2, 3]) : null];
+  });
+}
