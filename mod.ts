@@ -63,7 +63,7 @@ export {
   AdaptiveAvgPool2d,
   BatchNorm2d,
   Conv2d,
-  type Conv2dOptions,
+  type Conv2dLayerOptions,
   Flatten,
   GELU,
   GroupNorm,
@@ -106,3 +106,7 @@ export {
   type MaxPool2dOptions,
   type PoolSize,
 } from "./engine/ops/pool.ts";
+export { conv2d, type Conv2dOptions } from "./engine/ops/conv.ts";
+export { gatherRows } from "./engine/ops/gather.ts";
+export { spectralNormalize, type SpectralNormalizeOptions } from "./engine/ops/spectral.ts";
+export { type KernelTiming, KernelProfiler } from "./engine/profiler.ts";

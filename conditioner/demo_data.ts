@@ -15,7 +15,7 @@ import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { writeNpy } from "./npy.ts";
-import { epochSeed, mulberry32 } from "./data.ts";
+import { epochSeed, mulberry32 } from "./batches.ts";
 
 /** Options for {@link generateDemo}. */
 export interface DemoOptions {

@@ -10,14 +10,15 @@ import {
 } from "./kernels.ts";
 import { type DType, fmtShape, type GradNode, sizeOf, Storage, Tensor } from "./tensor.ts";
 import { runBackward } from "./autograd.ts";
+import { KernelProfiler } from "./profiler.ts";
 
 /** Options for {@link Engine.create}. */
 export interface EngineOptions extends DeviceOptions {
   /** Seed of the engine's default random stream (used when an op gets no explicit seed). */
   seed?: number;
   /**
-   * Wrap every dispatch in a WebGPU error scope so a validation error names its kernel.
-   * Costs a little per dispatch; on by default.
+   * Wrap every dispatch in a WebGPU error scope so a validation error names its kernel (instead
+   * of the last few kernels). Slows execution noticeably; off by default.
    */
   validate?: boolean;
 }
@@ -56,6 +57,8 @@ export class Engine {
   /** False inside {@link noGrad}: ops record no graph. */
   gradEnabled = true;
   readonly validate: boolean;
+  /** Dispatches recorded since the engine was created (for profiling). */
+  dispatchCount = 0;
 
   #ring: UniformRing;
   #ringView: DataView;
@@ -70,6 +73,7 @@ export class Engine {
   #errorKernels: string[] = [];
   #uncaptured: string[] = [];
   #destroyed = false;
+  #profiler: KernelProfiler | null = null;
 
   private constructor(gpu: GpuContext, sources: Map<string, string>, options: EngineOptions) {
     this.gpu = gpu;
@@ -80,7 +84,7 @@ export class Engine {
     this.#ring = new UniformRing(this.device, UNIFORM_RING_BYTES, align);
     this.#ringView = new DataView(this.#ring.staging);
     this.#seed = (options.seed ?? 0x5eed) >>> 0;
-    this.validate = options.validate ?? true;
+    this.validate = options.validate ?? false;
     this.device.addEventListener("uncapturederror", (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.#uncaptured.push(e.message);
@@ -323,7 +327,10 @@ export class Engine {
     }
     if (this.validate) this.device.pushErrorScope("validation");
     const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
-    const pass = this.#passOpen();
+    if (this.#profiler?.full) this.flush();
+    const pass = this.#profiler
+      ? (this.#endPass(), this.#pass = this.#profiler.beginPass(this.#encoderOpen(), kernel.name))
+      : this.#passOpen();
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
@@ -332,6 +339,7 @@ export class Engine {
       this.#errorKernels.push(kernel.name);
     }
     this.#dispatchesInFlight.push(kernel.name);
+    this.dispatchCount++;
   }
 
   /** Workgroup counts for `n` threads of a 1-D kernel with workgroup size `wg` (2-D when large). */
@@ -372,8 +380,10 @@ export class Engine {
   flush(): void {
     if (!this.#encoder) return;
     this.#endPass();
+    const afterSubmit = this.#profiler?.resolve(this.#encoder);
     this.#ring.upload(this.device.queue);
     this.device.queue.submit([this.#encoder.finish()]);
+    afterSubmit?.();
     this.#encoder = null;
     this.#dispatchesInFlight = this.#dispatchesInFlight.slice(-5);
   }
@@ -455,6 +465,21 @@ export class Engine {
       scope.add(t);
       this.#tensorScope.set(t, scope);
     }
+  }
+
+  /**
+   * Starts timing every dispatch with GPU timestamps (see {@link KernelProfiler}); returns the
+   * profiler, whose `report()` lists kernels by total GPU time.
+   */
+  startProfiling(): KernelProfiler {
+    this.flush();
+    return this.#profiler ??= new KernelProfiler(this.device);
+  }
+
+  /** Stops per-dispatch timing. */
+  stopProfiling(): void {
+    this.flush();
+    this.#profiler = null;
   }
 
   /** Pool counters (allocated bytes stay flat in steady state). */

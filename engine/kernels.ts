@@ -24,6 +24,7 @@ export const SHADER_FILES = [
   "optim",
   "augment",
   "gather",
+  "spectral",
 ] as const;
 
 /** A shader file name without extension. */

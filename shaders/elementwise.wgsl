@@ -181,3 +181,17 @@ fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= params.n) { return; }
   dst[i] += params.alpha * src[i];
 }
+
+// Broadcasting binary op over at most three collapsed dims [d0, d1, d2], one thread per element
+// on a 3-D grid: the thread's coordinates are the index, so no integer division is needed
+// (llvmpipe divides slowly). shape = [d0, d1, d2]; strides per operand, 0 where broadcast.
+@compute @workgroup_size(WG)
+fn binary_3d(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let d2 = params.shape[0].z;
+  if (gid.x >= d2) { return; }
+  let sa = params.a_strides[0];
+  let sb = params.b_strides[0];
+  let ia = gid.z * sa.x + gid.y * sa.y + gid.x * sa.z;
+  let ib = gid.z * sb.x + gid.y * sb.y + gid.x * sb.z;
+  dst[(gid.z * params.shape[0].y + gid.y) * d2 + gid.x] = apply(src[ia], rhs[ib]);
+}

@@ -36,3 +36,12 @@ fn strided_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   }
   dst[di] = src[si];
 }
+
+// The same copy over at most three collapsed dims on a 3-D grid (no integer division).
+@compute @workgroup_size(WG)
+fn strided_copy_3d(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= params.shape[0].z) { return; }
+  let si = params.in_offset + gid.z * params.in_strides[0].x + gid.y * params.in_strides[0].y + gid.x * params.in_strides[0].z;
+  let di = params.out_offset + gid.z * params.out_strides[0].x + gid.y * params.out_strides[0].y + gid.x * params.out_strides[0].z;
+  dst[di] = src[si];
+}

@@ -17,7 +17,7 @@ import {
 } from "../mod.ts";
 import { assertClose } from "./helpers.ts";
 
-const engine = await Engine.create({ seed: 1 });
+const engine = await Engine.create({ seed: 1, validate: true });
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const e = engine;
 

@@ -77,8 +77,8 @@ export class Linear extends WeightedLayer {
   }
 }
 
-/** Options for {@link Conv2d}. */
-export interface Conv2dOptions {
+/** Options for the {@link Conv2d} layer. */
+export interface Conv2dLayerOptions {
   stride?: Pair;
   padding?: Pair;
   dilation?: Pair;
@@ -89,8 +89,8 @@ export interface Conv2dOptions {
 
 /** torch.nn.Conv2d: weight [out, in / groups, kh, kw]. */
 export class Conv2d extends WeightedLayer {
-  readonly options: Required<Omit<Conv2dOptions, "seed" | "bias">>;
-  constructor(engine: Engine, inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
+  readonly options: Required<Omit<Conv2dLayerOptions, "seed" | "bias">>;
+  constructor(engine: Engine, inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
     const [kh, kw] = typeof kernelSize === "number" ? [kernelSize, kernelSize] : kernelSize;
     const groups = options.groups ?? 1;
     if (inChannels % groups || outChannels % groups) {

@@ -5,10 +5,9 @@
  * with sigma = uᵀ W v, and gradients flow through sigma.
  */
 import type { Tensor } from "../tensor.ts";
-import { clampMin, div, mul, sqrt, square } from "../ops/elementwise.ts";
-import { copyInto, reshape } from "../ops/layout.ts";
-import { matmul } from "../ops/matmul.ts";
+import { clampMin, div, sqrt, square } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
+import { spectralNormalize } from "../ops/spectral.ts";
 
 /** The state spectral norm adds to a layer. */
 export interface SpectralState {
@@ -36,25 +35,5 @@ export function initialVectors(weight: Tensor, eps: number, seed?: number): { u:
 
 /** The normalised weight; in training mode first updates u and v in place. */
 export function spectralWeight(weightOrig: Tensor, s: SpectralState, training: boolean): Tensor {
-  const e = weightOrig.engine;
-  const h = weightOrig.shape[0];
-  const w = weightOrig.size / h;
-  const wm = reshape(weightOrig, [h, w]);
-  let u = s.u;
-  let v = s.v;
-  if (training) {
-    // u and v are fresh tensors here (PyTorch clones them), so the in-place buffer update below
-    // cannot change what this forward's backward pass sees.
-    [u, v] = e.noGrad(() => {
-      const wd = wm.detach();
-      const vNew = normalize(reshape(matmul(reshape(s.u, [1, h]), wd), [w]), s.eps);
-      const uNew = normalize(reshape(matmul(wd, reshape(vNew, [w, 1])), [h]), s.eps);
-      copyInto(s.v, vNew);
-      copyInto(s.u, uNew);
-      return [uNew, vNew];
-    });
-  }
-  const wv = matmul(wm, reshape(v, [w, 1]));
-  const sigma = sum(mul(reshape(u, [h, 1]), wv));
-  return div(weightOrig, sigma);
+  return spectralNormalize(weightOrig, s.u, s.v, { iterate: training, eps: s.eps });
 }

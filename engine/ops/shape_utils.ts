@@ -37,3 +37,32 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   summed.dispose();
   return out;
 }
+
+/**
+ * Merges neighbouring dims that both operands traverse contiguously (or both broadcast), so
+ * e.g. [16, 64, 32, 32] * [16, 64, 1, 1] becomes [1024, 1024] * [1024, 1].
+ */
+export function collapseDims(
+  shape: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+): { shape: number[]; a: number[]; b: number[] } {
+  const out = { shape: [] as number[], a: [] as number[], b: [] as number[] };
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = out.shape.length - 1;
+    if (
+      last >= 0 && out.a[last] === a[i] * shape[i] && out.b[last] === b[i] * shape[i]
+    ) {
+      out.shape[last] *= shape[i];
+      out.a[last] = a[i];
+      out.b[last] = b[i];
+    } else {
+      out.shape.push(shape[i]);
+      out.a.push(a[i]);
+      out.b.push(b[i]);
+    }
+  }
+  if (out.shape.length === 0) return { shape: [1], a: [0], b: [0] };
+  return out;
+}
