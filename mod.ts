@@ -57,7 +57,12 @@ export {
 export { SGD, type SGDOptions } from "./engine/optim/sgd.ts";
 export { AdamW, type AdamWOptions } from "./engine/optim/adamw.ts";
 export { clipGradNorm } from "./engine/optim/clip.ts";
-export { constantLr, type LrSchedule, type WarmupCosineOptions, warmupCosineLr } from "./engine/optim/schedule.ts";
+export {
+  constantLr,
+  type LrSchedule,
+  warmupCosineLr,
+  type WarmupCosineOptions,
+} from "./engine/optim/schedule.ts";
 export { Layer, Module, ModuleList, Sequential } from "./engine/nn/module.ts";
 export {
   AdaptiveAvgPool2d,
@@ -85,8 +90,8 @@ export {
   loadStateDict,
   parseSafetensors,
   readTensors,
-  saveSafetensors,
   type SafetensorsFile,
+  saveSafetensors,
   serializeSafetensors,
   writeFileAtomic,
 } from "./engine/nn/safetensors.ts";
@@ -109,4 +114,9 @@ export {
 export { conv2d, type Conv2dOptions } from "./engine/ops/conv.ts";
 export { gatherRows } from "./engine/ops/gather.ts";
 export { spectralNormalize, type SpectralNormalizeOptions } from "./engine/ops/spectral.ts";
-export { type KernelTiming, KernelProfiler } from "./engine/profiler.ts";
+export { KernelProfiler, type KernelTiming } from "./engine/profiler.ts";
+export {
+  robustLoss,
+  type RobustLossResult,
+  type RobustLossWeights,
+} from "./engine/ops/robust_loss.ts";

@@ -15,11 +15,21 @@ export function demoDataCommand(): Command {
       const count = Number(opts.count);
       const imageSize = Number(opts.imageSize);
       const seed = Number(opts.seed);
-      for (const [name, v, min] of [["--count", count, 2], ["--image-size", imageSize, 16], ["--seed", seed, 0]] as const) {
-        if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer >= ${min}`);
+      for (
+        const [name, v, min] of [["--count", count, 2], ["--image-size", imageSize, 16], [
+          "--seed",
+          seed,
+          0,
+        ]] as const
+      ) {
+        if (!Number.isInteger(v) || v < min) {
+          throw new Error(`${name} must be an integer >= ${min}`);
+        }
       }
       const demo = generateDemo({ count, imageSize, seed });
       await writeDemo(outDir, demo);
-      console.log(`Wrote ${demo.count} images of ${imageSize}x${imageSize} and their latents to ${outDir}`);
+      console.log(
+        `Wrote ${demo.count} images of ${imageSize}x${imageSize} and their latents to ${outDir}`,
+      );
     }) as unknown as Command;
 }

@@ -21,7 +21,9 @@ export function infoCommand(): Command {
     .option("--json", "print JSON")
     .action(async (opts) => {
       const gpu = await requestGpu();
-      const limits = Object.fromEntries(LIMITS.map((k) => [k, (gpu.device.limits as unknown as Record<string, number>)[k]]));
+      const limits = Object.fromEntries(
+        LIMITS.map((k) => [k, (gpu.device.limits as unknown as Record<string, number>)[k]]),
+      );
       const info = {
         adapter: gpu.description,
         vendor: gpu.adapter.info.vendor,

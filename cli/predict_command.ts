@@ -8,9 +8,15 @@ import { predictFolder } from "../conditioner/predict.ts";
 export function predictCommand(): Command {
   return new Command("predict")
     .description("Predict latents for a folder of images with a trained run")
-    .requiredOption("--run <dir>", "run folder written by `train` (config.json, scalers.json, model_*.safetensors)")
+    .requiredOption(
+      "--run <dir>",
+      "run folder written by `train` (config.json, scalers.json, model_*.safetensors)",
+    )
     .requiredOption("--images <dir>", "folder of condition images")
-    .option("--out <dir>", "where to write latent_vectors.npy and xs.npy (default: <run>/predictions)")
+    .option(
+      "--out <dir>",
+      "where to write latent_vectors.npy and xs.npy (default: <run>/predictions)",
+    )
     .option("--model <which>", "best or last", "best")
     .option("--batch-size <n>", "images per forward pass", "16")
     .action(async (opts) => {

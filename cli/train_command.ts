@@ -16,9 +16,19 @@ export const DEMO_CONDITION = new URL("../fixtures/conditions/demo.txt", import.
 export function trainCommand(): Command {
   const cmd = new Command("train")
     .description("Train the latent conditioner (no arguments: the bundled demo dataset)")
-    .option("--data <dir>", "data folder with the image folder, latent_vectors.npy and xs.npy", DEMO_DATA)
-    .option("--condition <file>", "SimulGen-VAE condition.txt (default: <data>/condition.txt if present; the demo's for the demo data)")
-    .option("--out <dir>", "run folder for checkpoints, TensorBoard logs and plots (default: runs/<data folder name>)")
+    .option(
+      "--data <dir>",
+      "data folder with the image folder, latent_vectors.npy and xs.npy",
+      DEMO_DATA,
+    )
+    .option(
+      "--condition <file>",
+      "SimulGen-VAE condition.txt (default: <data>/condition.txt if present; the demo's for the demo data)",
+    )
+    .option(
+      "--out <dir>",
+      "run folder for checkpoints, TensorBoard logs and plots (default: runs/<data folder name>)",
+    )
     .option("--resume", "continue the run in --out from its last checkpoint")
     .option("--no-plot", "do not write loss_curves.svg")
     .option("--no-progress", "no progress bar within epochs");
@@ -37,14 +47,21 @@ interface TrainFlags {
   progress: boolean;
 }
 
-async function conditionFile(flags: TrainFlags): Promise<{ text: string; path: string } | undefined> {
+/** The condition file: --condition, else <data>/condition.txt, else the demo's for the demo data. */
+export async function conditionFile(
+  flags: { data: string; condition?: string },
+): Promise<{ text: string; path: string } | undefined> {
   const candidates = flags.condition ? [flags.condition] : [join(flags.data, "condition.txt")];
-  if (!flags.condition && resolve(flags.data) === resolve(DEMO_DATA)) candidates.push(DEMO_CONDITION);
+  if (!flags.condition && resolve(flags.data) === resolve(DEMO_DATA)) {
+    candidates.push(DEMO_CONDITION);
+  }
   for (const path of candidates) {
     try {
       return { text: await Deno.readTextFile(path), path };
     } catch (e) {
-      if (flags.condition) throw new Error(`cannot read condition file ${path}: ${(e as Error).message}`);
+      if (flags.condition) {
+        throw new Error(`cannot read condition file ${path}: ${(e as Error).message}`);
+      }
     }
   }
   return undefined;
@@ -59,7 +76,12 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
 
   const runDir = flags.out ?? join("runs", resolve(flags.data).split(/[\\/]/).pop() || "run");
   const interactive = flags.progress && Deno.stderr.isTerminal();
-  const loadBar = interactive ? new cliProgress.SingleBar({ format: "Loading images |{bar}| {value}/{total}" }, cliProgress.Presets.shades_classic) : null;
+  const loadBar = interactive
+    ? new cliProgress.SingleBar(
+      { format: "Loading images |{bar}| {value}/{total}" },
+      cliProgress.Presets.shades_classic,
+    )
+    : null;
   const { dataset, warnings } = await loadDataset(flags.data, {
     paramDir: config.paramDir,
     ext: config.paramDataType,
@@ -78,12 +100,19 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
   let stopRequests = 0;
   const onSigint = () => {
     stopRequests++;
-    if (stopRequests === 1) console.error("\nStopping after the current batch and saving a checkpoint (Ctrl-C again to quit now).");
-    else Deno.exit(130);
+    if (stopRequests === 1) {
+      console.error(
+        "\nStopping after the current batch and saving a checkpoint (Ctrl-C again to quit now).",
+      );
+    } else Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", onSigint);
   const bar = interactive
-    ? new cliProgress.SingleBar({ format: "  epoch |{bar}| {value}/{total} batches", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar({
+      format: "  epoch |{bar}| {value}/{total} batches",
+      clearOnComplete: true,
+      hideCursor: true,
+    }, cliProgress.Presets.shades_classic)
     : null;
   try {
     const result = await runTraining({
@@ -103,9 +132,15 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
         : undefined,
     });
     bar?.stop();
-    const best = result.bestVal === null ? "none" : `${result.bestVal.toFixed(5)} (epoch ${result.bestEpoch! + 1})`;
-    console.log(`Done (${result.stopReason}). Best validation loss: ${best}. Outputs in ${result.runDir}`);
-    if (result.stopReason === "interrupted") console.log(`Continue with: deno task train --resume --out ${result.runDir}`);
+    const best = result.bestVal === null
+      ? "none"
+      : `${result.bestVal.toFixed(5)} (epoch ${result.bestEpoch! + 1})`;
+    console.log(
+      `Done (${result.stopReason}). Best validation loss: ${best}. Outputs in ${result.runDir}`,
+    );
+    if (result.stopReason === "interrupted") {
+      console.log(`Continue with: deno task train --resume --out ${result.runDir}`);
+    }
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
     engine.destroy();

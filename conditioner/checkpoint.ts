@@ -45,22 +45,41 @@ export interface RunState {
 }
 
 /** Saves the model alone (a PyTorch-compatible state dict). */
-export async function saveModel(path: string, model: Module, metadata: Record<string, string> = {}): Promise<void> {
-  await writeFileAtomic(path, serializeSafetensors(await readTensors(model.stateDict()), { format: "pt", ...metadata }));
+export async function saveModel(
+  path: string,
+  model: Module,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  await writeFileAtomic(
+    path,
+    serializeSafetensors(await readTensors(model.stateDict()), { format: "pt", ...metadata }),
+  );
 }
 
 /** Saves model + optimizer + run state in one file, atomically. */
-export async function saveResumable(runDir: string, model: Module, optimizer: AdamW, state: RunState): Promise<void> {
+export async function saveResumable(
+  runDir: string,
+  model: Module,
+  optimizer: AdamW,
+  state: RunState,
+): Promise<void> {
   const tensors = new Map<string, HostTensor>();
   for (const [k, t] of await readTensors(model.stateDict())) tensors.set(`model.${k}`, t);
   const opt = await optimizer.stateDict();
   for (const [k, t] of opt.tensors) tensors.set(`optim.${k}`, t);
-  const meta = { format: "webgpu-conditioner-checkpoint", state: JSON.stringify({ ...state, optimizerSteps: opt.step }) };
+  const meta = {
+    format: "webgpu-conditioner-checkpoint",
+    state: JSON.stringify({ ...state, optimizerSteps: opt.step }),
+  };
   await writeFileAtomic(join(runDir, RUN_FILES.resume), serializeSafetensors(tensors, meta));
 }
 
 /** Restores model and optimizer from a run folder's resumable checkpoint; returns the run state. */
-export async function loadResumable(runDir: string, model: Module, optimizer: AdamW): Promise<RunState> {
+export async function loadResumable(
+  runDir: string,
+  model: Module,
+  optimizer: AdamW,
+): Promise<RunState> {
   const path = join(runDir, RUN_FILES.resume);
   const file = await loadSafetensors(path);
   if (file.metadata.format !== "webgpu-conditioner-checkpoint" || !file.metadata.state) {

@@ -163,7 +163,7 @@ function decodePng(bytes: Uint8Array): GrayImage {
   const png = PNG.sync.read(buffer, { skipRescale: true });
   const { width, height } = png;
   const depth = png.depth as number;
-  const palette = png.colorType === 3;
+  const palette = (png.colorType as number) === 3;
   const src = png.data as unknown as ArrayLike<number>;
   const maxValue = depth === 16 ? 65535 : 255;
   // Grey and RGB samples of 1, 2 or 4 bits come back unscaled (0..2^depth-1); palettes are RGB8.

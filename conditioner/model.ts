@@ -51,8 +51,21 @@ class Seeds {
   }
 }
 
-function conv(e: Engine, seeds: Seeds, cin: number, cout: number, k: number, stride: number, spectral: boolean): Conv2d {
-  const c = new Conv2d(e, cin, cout, k, { stride, padding: (k - 1) / 2, bias: false, seed: seeds.next() });
+function conv(
+  e: Engine,
+  seeds: Seeds,
+  cin: number,
+  cout: number,
+  k: number,
+  stride: number,
+  spectral: boolean,
+): Conv2d {
+  const c = new Conv2d(e, cin, cout, k, {
+    stride,
+    padding: (k - 1) / 2,
+    bias: false,
+    seed: seeds.next(),
+  });
   kaimingUniform(c.weight, { seed: seeds.next() });
   return spectral ? spectralNorm(c, { seed: seeds.next() }) : c;
 }
@@ -72,7 +85,11 @@ class SqueezeExcitation extends Layer {
     const hidden = Math.max(1, Math.floor(channels / 8));
     this.excitation = this.child(
       "excitation",
-      new Sequential(e, [snLinear(e, seeds, channels, hidden, false), new SiLU(e), snLinear(e, seeds, hidden, channels, false)]),
+      new Sequential(e, [
+        snLinear(e, seeds, channels, hidden, false),
+        new SiLU(e),
+        snLinear(e, seeds, hidden, channels, false),
+      ]),
     );
   }
   forward(x: Tensor): Tensor {
@@ -100,7 +117,10 @@ class ResidualBlock extends Layer {
     this.downsample = stride !== 1 || cin !== cout
       ? this.child(
         "downsample",
-        new Sequential(e, [conv(e, seeds, cin, cout, 1, stride, false), new GroupNorm(e, groupsFor(cout), cout)]),
+        new Sequential(e, [
+          conv(e, seeds, cin, cout, 1, stride, false),
+          new GroupNorm(e, groupsFor(cout), cout),
+        ]),
       )
       : null;
   }
@@ -126,7 +146,9 @@ export class LatentConditionerImg extends Module {
     super(e);
     const filters = options.filters ?? [32, 64, 128, 256, 512];
     if (filters.length === 0 || filters.some((f) => !Number.isInteger(f) || f < 8)) {
-      throw new Error(`LatentConditionerImg: filters must be integers >= 8, got [${filters.join(", ")}]`);
+      throw new Error(
+        `LatentConditionerImg: filters must be integers >= 8, got [${filters.join(", ")}]`,
+      );
     }
     this.filters = filters;
     this.imageSize = options.imageSize ?? 256;
@@ -143,7 +165,11 @@ export class LatentConditionerImg extends Module {
     const last = filters[filters.length - 1];
     const hidden = Math.floor(last / 2);
     const head = (out: number) =>
-      new Sequential(e, [snLinear(e, seeds, last, hidden, true), new SiLU(e), snLinear(e, seeds, hidden, out, true)]);
+      new Sequential(e, [
+        snLinear(e, seeds, last, hidden, true),
+        new SiLU(e),
+        snLinear(e, seeds, hidden, out, true),
+      ]);
     this.latentHead = this.child("latent_head", head(LATENT_DIM));
     this.xsHead = this.child("xs_head", head(XS_SHAPE[0] * XS_SHAPE[1]));
   }
@@ -151,7 +177,9 @@ export class LatentConditionerImg extends Module {
   /** Predicts latents for images [B, 1, S, S] in [0, 1]. */
   forward(x: Tensor): ConditionerOutput {
     if (x.rank !== 4 || x.shape[1] !== 1) {
-      throw new Error(`LatentConditionerImg: expected images [B, 1, H, W], got ${fmtShape(x.shape)}`);
+      throw new Error(
+        `LatentConditionerImg: expected images [B, 1, H, W], got ${fmtShape(x.shape)}`,
+      );
     }
     let h = silu(this.gn1.forward(this.conv1.forward(x)));
     for (const block of this.layers.items) h = block.forward(h);

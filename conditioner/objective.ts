@@ -18,6 +18,8 @@ export interface ObjectiveLosses {
   total: Tensor;
   /** Parts in the order of {@link Objective.parts}. */
   parts: Tensor[];
+  /** 10 * MSE(y1) + MSE(y2): the metric every recipe is compared on. */
+  metric: Tensor;
 }
 
 /** A loss recipe for training and validation. */
@@ -43,7 +45,7 @@ export function simulgenLoss(out: ConditionerOutput, batch: BatchTensors): Objec
   const l1 = mseLoss(out.y1, batch.y1);
   const l2 = mseLoss(out.y2, batch.y2);
   const total = add(scale(l1, Y1_WEIGHT), l2);
-  return { total, parts: [total, l1, l2] };
+  return { total, parts: [total, l1, l2], metric: total };
 }
 
 /** SimulGen-VAE's original recipe. */

@@ -39,7 +39,10 @@ async function readJson(path: string): Promise<unknown> {
 
 /** Predicts latents for every image of a folder and writes latent_vectors.npy, xs.npy, names.txt. */
 export async function predictFolder(e: Engine, o: PredictOptions): Promise<PredictResult> {
-  const config = configFromJson(await readJson(join(o.runDir, RUN_FILES.config)), join(o.runDir, RUN_FILES.config));
+  const config = configFromJson(
+    await readJson(join(o.runDir, RUN_FILES.config)),
+    join(o.runDir, RUN_FILES.config),
+  );
   const scalers = await readJson(join(o.runDir, RUN_FILES.scalers)) as { y1: unknown; y2: unknown };
   const y1Scaler = MinMaxScaler.fromJSON(scalers.y1, `${RUN_FILES.scalers} y1`);
   const y2Scaler = MinMaxScaler.fromJSON(scalers.y2, `${RUN_FILES.scalers} y2`);
@@ -50,11 +53,16 @@ export async function predictFolder(e: Engine, o: PredictOptions): Promise<Predi
     if (o.which === "last") throw new Error(`no ${RUN_FILES.last} in ${o.runDir}`);
     modelPath = join(o.runDir, RUN_FILES.last);
   }
-  const model = new LatentConditionerImg(e, { filters: config.filters, imageSize: config.imageSize });
+  const model = new LatentConditionerImg(e, {
+    filters: config.filters,
+    imageSize: config.imageSize,
+  });
   loadStateDict(model, (await loadSafetensors(modelPath)).tensors, { source: modelPath });
   model.eval();
 
-  const images = await loadImages(o.imageDir, config.paramDataType, { imageSize: config.imageSize });
+  const images = await loadImages(o.imageDir, config.paramDataType, {
+    imageSize: config.imageSize,
+  });
   const n = images.names.length;
   const plane = config.imageSize * config.imageSize;
   const batch = Math.max(1, o.batchSize ?? 16);
@@ -64,7 +72,12 @@ export async function predictFolder(e: Engine, o: PredictOptions): Promise<Predi
     const b = Math.min(batch, n - start);
     const out = e.noGrad(() =>
       e.tidy(() => {
-        const x = e.tensor(images.data.subarray(start * plane, (start + b) * plane), [b, 1, config.imageSize, config.imageSize]);
+        const x = e.tensor(images.data.subarray(start * plane, (start + b) * plane), [
+          b,
+          1,
+          config.imageSize,
+          config.imageSize,
+        ]);
         return model.forward(x);
       })
     );
@@ -77,7 +90,11 @@ export async function predictFolder(e: Engine, o: PredictOptions): Promise<Predi
   const raw1 = y1Scaler.inverseTransform(y1);
   const raw2 = y2Scaler.inverseTransform(y2);
   await Deno.mkdir(o.outDir, { recursive: true });
-  const files = [join(o.outDir, "latent_vectors.npy"), join(o.outDir, "xs.npy"), join(o.outDir, "names.txt")];
+  const files = [
+    join(o.outDir, "latent_vectors.npy"),
+    join(o.outDir, "xs.npy"),
+    join(o.outDir, "names.txt"),
+  ];
   await Deno.writeFile(files[0], writeNpy([n, 32], raw1));
   await Deno.writeFile(files[1], writeNpy([n, 3, 8], raw2));
   await Deno.writeTextFile(files[2], images.names.join("\n") + "\n");

@@ -47,6 +47,8 @@ export interface EpochRecord {
   train: number[];
   /** Validation parts, when validated this epoch. */
   val?: number[];
+  /** Validation 10 * MSE(y1) + MSE(y2), the recipe-independent metric. */
+  valMetric?: number;
   /** Global gradient norm averaged over the epoch's steps (before clipping). */
   gradNorm: number;
   seconds: number;
@@ -116,7 +118,10 @@ function fmtDuration(seconds: number): string {
   return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
 }
 
-/** Mean of each objective part over a list of batches (validation; eval mode, no gradient). */
+/**
+ * Mean of each objective part over a list of batches (validation; eval mode, no gradient); the
+ * last element is the comparison metric 10 * MSE(y1) + MSE(y2).
+ */
 export async function evaluate(
   engine: Engine,
   model: LatentConditionerImg,
@@ -126,14 +131,14 @@ export async function evaluate(
 ): Promise<number[]> {
   const wasTraining = model.training;
   model.eval();
-  const acc = engine.zeros([objective.parts.length]);
+  const acc = engine.zeros([objective.parts.length + 1]);
   let count = 0;
   engine.noGrad(() => {
     for (const idx of batches) {
       engine.tidy(() => {
         const batch = gatherBatch(engine, gpu, idx);
-        const { parts } = objective.validate(model, batch);
-        axpyInto(acc, stackScalars(parts), idx.length);
+        const { parts, metric } = objective.validate(model, batch);
+        axpyInto(acc, stackScalars([...parts, metric]), idx.length);
       });
       count += idx.length;
     }
@@ -152,7 +157,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   const split = splitIndices(dataset.size, c.valFraction, c.seed);
   const gpu = uploadDataset(e, dataset);
-  const model = new LatentConditionerImg(e, { filters: c.filters, imageSize: c.imageSize, seed: c.seed });
+  const model = new LatentConditionerImg(e, {
+    filters: c.filters,
+    imageSize: c.imageSize,
+    seed: c.seed,
+  });
   const params = model.parameters();
   const opt = new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
   const schedule = warmupCosineLr({
@@ -173,7 +182,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const state = await loadResumable(runDir, model, opt);
     if (state.filters.join(" ") !== c.filters.join(" ") || state.imageSize !== c.imageSize) {
       throw new TrainingError(
-        `cannot resume: the checkpoint has filters ${state.filters.join(" ")} at ${state.imageSize}px, the configuration ${c.filters.join(" ")} at ${c.imageSize}px`,
+        `cannot resume: the checkpoint has filters ${
+          state.filters.join(" ")
+        } at ${state.imageSize}px, the configuration ${c.filters.join(" ")} at ${c.imageSize}px`,
       );
     }
     startEpoch = state.epoch + 1;
@@ -185,7 +196,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     } catch {
       history = [];
     }
-    log(`Resuming from epoch ${startEpoch + 1} (checkpoint after epoch ${state.epoch + 1}, ${state.optimizerSteps} optimizer steps)`);
+    log(
+      `Resuming from epoch ${startEpoch + 1} (checkpoint after epoch ${
+        state.epoch + 1
+      }, ${state.optimizerSteps} optimizer steps)`,
+    );
   }
   await writeJson(join(runDir, RUN_FILES.config), JSON.parse(configToJson(c)));
   await writeJson(join(runDir, RUN_FILES.scalers), dataset.scalersJSON());
@@ -215,7 +230,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   log(
     `Training ${objective.name} on ${dataset.size} samples (${split.train.length} train, ${split.val.length} val), ` +
-      `${nBatches} batches of ${c.batchSize}, ${model.parameterCount().toLocaleString("en-US")} parameters, ${e.gpu.description}`,
+      `${nBatches} batches of ${c.batchSize}, ${
+        model.parameterCount().toLocaleString("en-US")
+      } parameters, ${e.gpu.description}`,
   );
 
   let stopReason: StopReason = "completed";
@@ -255,7 +272,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     if (done < batches.length) {
       stopReason = "interrupted";
-      log(`Interrupted during epoch ${epoch + 1}; saving the current state (--resume starts this epoch again).`);
+      log(
+        `Interrupted during epoch ${
+          epoch + 1
+        }; saving the current state (--resume starts this epoch again).`,
+      );
       break;
     }
     const trainParts = Array.from(await e.noGrad(() => scale(accParts, 1 / done)).read());
@@ -265,17 +286,29 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       nanRecoveries++;
       if (nanRecoveries > maxNan) {
         stopReason = "diverged";
-        log(`Epoch ${epoch + 1}: training loss is ${trainParts[0]} again; stopping after ${maxNan} recoveries.`);
+        log(
+          `Epoch ${epoch + 1}: training loss is ${
+            trainParts[0]
+          } again; stopping after ${maxNan} recoveries.`,
+        );
         break;
       }
       const hasCheckpoint = await exists(join(runDir, RUN_FILES.resume));
       if (!hasCheckpoint) {
         stopReason = "diverged";
-        log(`Epoch ${epoch + 1}: training loss is not finite (${trainParts[0]}) and there is no checkpoint to return to; stopping. Try a lower learning rate.`);
+        log(
+          `Epoch ${epoch + 1}: training loss is not finite (${
+            trainParts[0]
+          }) and there is no checkpoint to return to; stopping. Try a lower learning rate.`,
+        );
         break;
       }
       lrScale /= 2;
-      log(`Epoch ${epoch + 1}: training loss is not finite (${trainParts[0]}); restored the last checkpoint, learning rate now x${lrScale}.`);
+      log(
+        `Epoch ${epoch + 1}: training loss is not finite (${
+          trainParts[0]
+        }); restored the last checkpoint, learning rate now x${lrScale}.`,
+      );
       await loadResumable(runDir, model, opt);
       continue;
     }
@@ -290,24 +323,35 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     };
     const validateNow = (epoch + 1) % c.valEvery === 0 || epoch === c.nEpoch - 1;
     if (validateNow && valIdx.length) {
-      record.val = await evaluate(e, model, objective, gpu, valIdx);
+      const val = await evaluate(e, model, objective, gpu, valIdx);
+      record.valMetric = val.pop();
+      record.val = val;
       record.seconds = (performance.now() - t0) / 1000;
     }
     history.push(record);
     epochsThisRun++;
 
-    o.tensorboard.train.forEach((tag, i) => writer.addScalar(tag, trainParts[i], epoch));
+    o.tensorboard.train.forEach((tag, i) => tag && writer.addScalar(tag, trainParts[i], epoch));
     writer.addScalar(o.tensorboard.lr, opt.lr, epoch);
-    if (record.val) o.tensorboard.val.forEach((tag, i) => writer.addScalar(tag, record.val![i], epoch));
+    if (record.val) {
+      o.tensorboard.val.forEach((tag, i) => tag && writer.addScalar(tag, record.val![i], epoch));
+    }
     o.onEpoch?.(record, writer);
 
     const perEpoch = (performance.now() - runStart) / 1000 / epochsThisRun;
     const phase = epoch < c.warmupEpochs ? "warmup" : "cosine";
-    const parts = (v: number[]) => `${fmtNum(v[0])} (${objective.parts.slice(1).map((p, i) => `${p} ${fmtNum(v[i + 1])}`).join(", ")})`;
+    const parts = (v: number[]) =>
+      `${fmtNum(v[0])} (${
+        objective.parts.slice(1, 4).map((p, i) => `${p} ${fmtNum(v[i + 1])}`).join(", ")
+      })`;
     log(
-      `Epoch ${String(epoch + 1).padStart(String(c.nEpoch).length)}/${c.nEpoch} | train ${parts(trainParts)}` +
+      `Epoch ${String(epoch + 1).padStart(String(c.nEpoch).length)}/${c.nEpoch} | train ${
+        parts(trainParts)
+      }` +
         (record.val ? ` | val ${parts(record.val)}` : "") +
-        ` | lr ${opt.lr.toExponential(2)} ${phase} | ${record.seconds.toFixed(1)}s | ETA ${fmtDuration(perEpoch * (c.nEpoch - epoch - 1))}`,
+        ` | lr ${opt.lr.toExponential(2)} ${phase} | ${record.seconds.toFixed(1)}s | ETA ${
+          fmtDuration(perEpoch * (c.nEpoch - epoch - 1))
+        }`,
     );
 
     if (record.val) {
@@ -315,12 +359,19 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (Number.isFinite(v) && (bestVal === null || v < bestVal)) {
         bestVal = v;
         bestEpoch = epoch;
-        await saveModel(join(runDir, RUN_FILES.best), model, { epoch: String(epoch + 1), val_loss: String(v) });
+        await saveModel(join(runDir, RUN_FILES.best), model, {
+          epoch: String(epoch + 1),
+          val_loss: String(v),
+        });
       }
       await checkpoint(epoch);
       if (v / trainParts[0] > 1000) {
         stopReason = "overfit";
-        log(`Stopping: validation/training loss ratio ${(v / trainParts[0]).toFixed(0)} exceeds 1000.`);
+        log(
+          `Stopping: validation/training loss ratio ${
+            (v / trainParts[0]).toFixed(0)
+          } exceeds 1000.`,
+        );
         break;
       }
     }
@@ -336,12 +387,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   return { history, bestVal, bestEpoch, stopReason, runDir, model };
 }
 
-async function writePlot(runDir: string, history: EpochRecord[], objective: Objective): Promise<void> {
+async function writePlot(
+  runDir: string,
+  history: EpochRecord[],
+  objective: Objective,
+): Promise<void> {
   const series = [
     { name: "train", points: history.map((h) => [h.epoch + 1, h.train[0]] as [number, number]) },
-    { name: "validation", points: history.filter((h) => h.val).map((h) => [h.epoch + 1, h.val![0]] as [number, number]) },
+    {
+      name: "validation",
+      points: history.filter((h) => h.val).map((h) => [h.epoch + 1, h.val![0]] as [number, number]),
+    },
   ];
-  const svg = lossCurvesSvg(series, { title: `Latent conditioner (${objective.name})`, xLabel: "epoch", yLabel: "loss" });
+  const svg = lossCurvesSvg(series, {
+    title: `Latent conditioner (${objective.name})`,
+    xLabel: "epoch",
+    yLabel: "loss",
+  });
   await writeFileAtomic(join(runDir, "loss_curves.svg"), new TextEncoder().encode(svg));
 }
 

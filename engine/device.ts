@@ -37,8 +37,23 @@ const WANTED_LIMITS: Record<string, number> = {
   maxComputeWorkgroupSizeY: 256,
 };
 
+/**
+ * Mesa's Vulkan driver complains on stderr when XDG_RUNTIME_DIR is unset; point it at the temp
+ * folder (only when we may read and set the environment).
+ */
+function quietDriverWarning(): void {
+  try {
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+      Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
+    }
+  } catch {
+    // No env permission: the warning is harmless.
+  }
+}
+
 /** Requests an adapter and a device; throws an explanatory error when WebGPU is unavailable. */
 export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContext> {
+  quietDriverWarning();
   if (typeof navigator === "undefined" || !("gpu" in navigator)) {
     throw new Error(
       "WebGPU is not available in this runtime (navigator.gpu is missing).\n" + NO_ADAPTER_HELP,

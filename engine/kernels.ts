@@ -25,6 +25,7 @@ export const SHADER_FILES = [
   "augment",
   "gather",
   "spectral",
+  "robust_loss",
 ] as const;
 
 /** A shader file name without extension. */

@@ -39,7 +39,11 @@ export class KernelProfiler {
     const i = this.#names.length;
     this.#names.push(kernel);
     return encoder.beginComputePass({
-      timestampWrites: { querySet: this.#querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      timestampWrites: {
+        querySet: this.#querySet,
+        beginningOfPassWriteIndex: 2 * i,
+        endOfPassWriteIndex: 2 * i + 1,
+      },
     });
   }
 
@@ -50,23 +54,31 @@ export class KernelProfiler {
     const names = this.#names;
     this.#names = [];
     const bytes = n * 16;
-    const resolveBuf = this.#device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const readBuf = this.#device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const resolveBuf = this.#device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readBuf = this.#device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     encoder.resolveQuerySet(this.#querySet, 0, 2 * n, resolveBuf, 0);
     encoder.copyBufferToBuffer(resolveBuf, 0, readBuf, 0, bytes);
     return () => {
-      this.#pending.push(readBuf.mapAsync(GPUMapMode.READ).then(() => {
-        const t = new BigUint64Array(readBuf.getMappedRange());
-        for (let i = 0; i < n; i++) {
-          const entry = this.#totals.get(names[i]) ?? { calls: 0, ns: 0 };
-          entry.calls++;
-          entry.ns += Number(t[2 * i + 1] - t[2 * i]);
-          this.#totals.set(names[i], entry);
-        }
-        readBuf.unmap();
-        readBuf.destroy();
-        resolveBuf.destroy();
-      }));
+      this.#pending.push(
+        readBuf.mapAsync(GPUMapMode.READ).then(() => {
+          const t = new BigUint64Array(readBuf.getMappedRange());
+          for (let i = 0; i < n; i++) {
+            const entry = this.#totals.get(names[i]) ?? { calls: 0, ns: 0 };
+            entry.calls++;
+            entry.ns += Number(t[2 * i + 1] - t[2 * i]);
+            this.#totals.set(names[i], entry);
+          }
+          readBuf.unmap();
+          readBuf.destroy();
+          resolveBuf.destroy();
+        }),
+      );
     };
   }
 

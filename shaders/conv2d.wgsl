@@ -215,15 +215,11 @@ fn a_rows(abase: u32, first: u32) -> vec4<u32> {
 
 // B block: columns = the four GEMM columns, rows = 4 consecutive K.
 fn ld_rows(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  if (XMODE == 1u) { let f = vec4<f32>(vec4<u32>(c) + o); return mat4x4<f32>(f, f.yzwx, f.zwxy, f.wxyz); }
   return mat4x4<f32>(act4[o.x + c], act4[o.y + c], act4[o.z + c], act4[o.w + c]);
 }
 
 // A block: rows = four GEMM rows, columns = 4 consecutive K.
-var<workgroup> ash: array<vec4<f32>, 1024>;
 fn ld_rows_t(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  if (XMODE == 3u) { let q = (o + vec4<u32>(c)) & vec4<u32>(1023u); return transpose(mat4x4<f32>(ash[q.x], ash[q.y], ash[q.z], ash[q.w])); }
-  if (XMODE == 1u || XMODE == 2u) { let f = vec4<f32>(vec4<u32>(c) + o); return mat4x4<f32>(f, f.yzwx, f.zwxy, f.wxyz); }
   return transpose(mat4x4<f32>(wt4[o.x + c], wt4[o.y + c], wt4[o.z + c], wt4[o.w + c]));
 }
 

@@ -53,32 +53,48 @@ Deno.test("model: a PyTorch checkpoint predicts the same y1/y2 in eval mode", op
   m.dispose();
 });
 
-Deno.test("model: train-mode forward, spectral-norm updates and gradients match PyTorch", opts, async () => {
-  const m = await loadSmall();
-  m.train();
-  const loss = e.tidy(() => {
-    const { y1, y2 } = m.forward(gpu("x"));
-    const l = add(scale(mseLoss(y1, gpu("t1")), 10), mseLoss(y2, gpu("t2")));
-    l.backward();
-    return { l, y1, y2 };
-  });
-  assertClose(await loss.y1.read(), host("train_y1").data, { atol: 1e-4, label: "train y1" });
-  assertClose(await loss.y2.read(), host("train_y2").data, { atol: 1e-4, label: "train y2" });
-  assertClose([await loss.l.item()], host("loss").data, { atol: 1e-5, rtol: 1e-4, label: "loss" });
-  for (const [name, t] of m.namedBuffers()) {
-    assertClose(await t.read(), host(`after_train.${name}`).data, { atol: 1e-5, rtol: 1e-3, label: name });
-  }
-  let checked = 0;
-  for (const [name, p] of m.namedParameters()) {
-    const want = host(`grad.${name}`).data;
-    const maxAbs = want.reduce((s, v) => Math.max(s, Math.abs(v)), 0);
-    assert.ok(p.grad, `${name} has no gradient`);
-    assertClose(await p.grad.read(), want, { atol: 1e-3 * maxAbs + 1e-7, rtol: 0, label: `grad ${name}` });
-    checked++;
-  }
-  assert.equal(checked, 44);
-  m.dispose();
-});
+Deno.test(
+  "model: train-mode forward, spectral-norm updates and gradients match PyTorch",
+  opts,
+  async () => {
+    const m = await loadSmall();
+    m.train();
+    const loss = e.tidy(() => {
+      const { y1, y2 } = m.forward(gpu("x"));
+      const l = add(scale(mseLoss(y1, gpu("t1")), 10), mseLoss(y2, gpu("t2")));
+      l.backward();
+      return { l, y1, y2 };
+    });
+    assertClose(await loss.y1.read(), host("train_y1").data, { atol: 1e-4, label: "train y1" });
+    assertClose(await loss.y2.read(), host("train_y2").data, { atol: 1e-4, label: "train y2" });
+    assertClose([await loss.l.item()], host("loss").data, {
+      atol: 1e-5,
+      rtol: 1e-4,
+      label: "loss",
+    });
+    for (const [name, t] of m.namedBuffers()) {
+      assertClose(await t.read(), host(`after_train.${name}`).data, {
+        atol: 1e-5,
+        rtol: 1e-3,
+        label: name,
+      });
+    }
+    let checked = 0;
+    for (const [name, p] of m.namedParameters()) {
+      const want = host(`grad.${name}`).data;
+      const maxAbs = want.reduce((s, v) => Math.max(s, Math.abs(v)), 0);
+      assert.ok(p.grad, `${name} has no gradient`);
+      assertClose(await p.grad.read(), want, {
+        atol: 1e-3 * maxAbs + 1e-7,
+        rtol: 0,
+        label: `grad ${name}`,
+      });
+      checked++;
+    }
+    assert.equal(checked, 44);
+    m.dispose();
+  },
+);
 
 Deno.test("checkpoint round trip: save -> load gives identical predictions", opts, async () => {
   const a = new LatentConditionerImg(e, { filters: [8, 16], imageSize: 32, seed: 5 });
@@ -94,36 +110,52 @@ Deno.test("checkpoint round trip: save -> load gives identical predictions", opt
   assert.deepEqual(await yb.y2.read(), await ya.y2.read());
 });
 
-Deno.test("checkpoint errors: missing key, wrong shape, truncated body, lying header", opts, async () => {
-  const m = new LatentConditionerImg(e, { filters: [8, 16], imageSize: 32, seed: 5 });
-  const state = await readTensors(m.stateDict());
-  const before = await m.stateDict().get("conv1.weight")!.read();
+Deno.test(
+  "checkpoint errors: missing key, wrong shape, truncated body, lying header",
+  opts,
+  async () => {
+    const m = new LatentConditionerImg(e, { filters: [8, 16], imageSize: 32, seed: 5 });
+    const state = await readTensors(m.stateDict());
+    const before = await m.stateDict().get("conv1.weight")!.read();
 
-  const missing = new Map(state);
-  missing.delete("gn1.bias");
-  assert.throws(() => loadStateDict(m, missing), /missing keys: gn1\.bias/);
+    const missing = new Map(state);
+    missing.delete("gn1.bias");
+    assert.throws(() => loadStateDict(m, missing), /missing keys: gn1\.bias/);
 
-  const wrong = new Map(state);
-  wrong.set("conv1.weight", { shape: [8, 1, 3, 3], data: new Float32Array(72) });
-  assert.throws(() => loadStateDict(m, wrong), /conv1\.weight: file \[8, 1, 3, 3\], model \[8, 1, 7, 7\]/);
+    const wrong = new Map(state);
+    wrong.set("conv1.weight", { shape: [8, 1, 3, 3], data: new Float32Array(72) });
+    assert.throws(
+      () => loadStateDict(m, wrong),
+      /conv1\.weight: file \[8, 1, 3, 3\], model \[8, 1, 7, 7\]/,
+    );
 
-  const extra = new Map(state);
-  extra.set("head.weight", { shape: [1], data: new Float32Array(1) });
-  assert.throws(() => loadStateDict(m, extra), /unexpected keys: head\.weight/);
+    const extra = new Map(state);
+    extra.set("head.weight", { shape: [1], data: new Float32Array(1) });
+    assert.throws(() => loadStateDict(m, extra), /unexpected keys: head\.weight/);
 
-  const bytes = serializeSafetensors(state);
-  assert.throws(() => parseSafetensors(bytes.subarray(0, bytes.length - 10), "cut.safetensors"), /cut\.safetensors.*outside/);
-  assert.throws(() => parseSafetensors(bytes.subarray(0, 5), "tiny.safetensors"), /tiny\.safetensors: truncated/);
+    const bytes = serializeSafetensors(state);
+    assert.throws(
+      () => parseSafetensors(bytes.subarray(0, bytes.length - 10), "cut.safetensors"),
+      /cut\.safetensors.*outside/,
+    );
+    assert.throws(
+      () => parseSafetensors(bytes.subarray(0, 5), "tiny.safetensors"),
+      /tiny\.safetensors: truncated/,
+    );
 
-  const headerLen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
-  header["conv1.weight"].data_offsets[1] += 4;
-  const lying = new TextEncoder().encode(JSON.stringify(header));
-  const forged = new Uint8Array(8 + lying.length + bytes.length);
-  new DataView(forged.buffer).setBigUint64(0, BigInt(lying.length), true);
-  forged.set(lying, 8);
-  assert.throws(() => parseSafetensors(forged, "forged"), /forged: tensor "conv1\.weight": data_offsets/);
+    const headerLen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+    header["conv1.weight"].data_offsets[1] += 4;
+    const lying = new TextEncoder().encode(JSON.stringify(header));
+    const forged = new Uint8Array(8 + lying.length + bytes.length);
+    new DataView(forged.buffer).setBigUint64(0, BigInt(lying.length), true);
+    forged.set(lying, 8);
+    assert.throws(
+      () => parseSafetensors(forged, "forged"),
+      /forged: tensor "conv1\.weight": data_offsets/,
+    );
 
-  // Nothing was written by the failed loads.
-  assert.deepEqual(await m.stateDict().get("conv1.weight")!.read(), before);
-});
+    // Nothing was written by the failed loads.
+    assert.deepEqual(await m.stateDict().get("conv1.weight")!.read(), before);
+  },
+);

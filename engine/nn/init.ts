@@ -6,7 +6,9 @@ import { copyInto } from "../ops/layout.ts";
 
 /** Fan-in and fan-out as torch.nn.init computes them (dim 1 and dim 0 times the receptive field). */
 export function fans(t: Tensor): { fanIn: number; fanOut: number } {
-  if (t.rank < 2) throw new Error(`init: fan in/out need at least 2 dims, got ${fmtShape(t.shape)}`);
+  if (t.rank < 2) {
+    throw new Error(`init: fan in/out need at least 2 dims, got ${fmtShape(t.shape)}`);
+  }
   const receptive = t.shape.slice(2).reduce((s, d) => s * d, 1);
   return { fanIn: t.shape[1] * receptive, fanOut: t.shape[0] * receptive };
 }

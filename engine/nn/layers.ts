@@ -8,7 +8,7 @@ import { conv2d } from "../ops/conv.ts";
 import { batchNorm2d, groupNorm, layerNorm } from "../ops/norm.ts";
 import { adaptiveAvgPool2d } from "../ops/pool.ts";
 import { Layer } from "./module.ts";
-import { kaimingUniform, ones, uniform, zeros } from "./init.ts";
+import { kaimingUniform, ones, uniform } from "./init.ts";
 import { initialVectors, type SpectralState, spectralWeight } from "./spectral_norm.ts";
 
 type Pair = number | [number, number];
@@ -29,7 +29,12 @@ export abstract class WeightedLayer extends Layer {
     kaimingUniform(this.weight, { gain: Math.sqrt(2 / 6), seed });
     if (this.bias) {
       const fanIn = this.weight.size / weightShape[0];
-      uniform(this.bias, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), seed === undefined ? undefined : seed + 7);
+      uniform(
+        this.bias,
+        -1 / Math.sqrt(fanIn),
+        1 / Math.sqrt(fanIn),
+        seed === undefined ? undefined : seed + 7,
+      );
     }
   }
 
@@ -56,7 +61,10 @@ export abstract class WeightedLayer extends Layer {
 }
 
 /** Wraps a Linear or Conv2d with spectral normalisation (torch.nn.utils.spectral_norm). */
-export function spectralNorm<T extends WeightedLayer>(layer: T, options: { eps?: number; seed?: number } = {}): T {
+export function spectralNorm<T extends WeightedLayer>(
+  layer: T,
+  options: { eps?: number; seed?: number } = {},
+): T {
   layer.enableSpectralNorm(options.eps ?? 1e-12, options.seed);
   return layer;
 }
@@ -69,7 +77,12 @@ export interface LinearOptions {
 
 /** torch.nn.Linear: weight [out, in], bias [out]. */
 export class Linear extends WeightedLayer {
-  constructor(engine: Engine, inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+  constructor(
+    engine: Engine,
+    inFeatures: number,
+    outFeatures: number,
+    options: LinearOptions = {},
+  ) {
     super(engine, [outFeatures, inFeatures], options.bias ?? true, options.seed);
   }
   forward(x: Tensor): Tensor {
@@ -90,11 +103,19 @@ export interface Conv2dLayerOptions {
 /** torch.nn.Conv2d: weight [out, in / groups, kh, kw]. */
 export class Conv2d extends WeightedLayer {
   readonly options: Required<Omit<Conv2dLayerOptions, "seed" | "bias">>;
-  constructor(engine: Engine, inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
+  constructor(
+    engine: Engine,
+    inChannels: number,
+    outChannels: number,
+    kernelSize: Pair,
+    options: Conv2dLayerOptions = {},
+  ) {
     const [kh, kw] = typeof kernelSize === "number" ? [kernelSize, kernelSize] : kernelSize;
     const groups = options.groups ?? 1;
     if (inChannels % groups || outChannels % groups) {
-      throw new Error(`Conv2d: channels ${inChannels} -> ${outChannels} are not divisible by groups ${groups}`);
+      throw new Error(
+        `Conv2d: channels ${inChannels} -> ${outChannels} are not divisible by groups ${groups}`,
+      );
     }
     super(engine, [outChannels, inChannels / groups, kh, kw], options.bias ?? true, options.seed);
     this.options = {
@@ -124,7 +145,9 @@ export class GroupNorm extends Layer {
   readonly bias: Tensor | null;
   constructor(engine: Engine, groups: number, channels: number, options: NormOptions = {}) {
     super(engine);
-    if (channels % groups) throw new Error(`GroupNorm: ${channels} channels are not divisible by ${groups} groups`);
+    if (channels % groups) {
+      throw new Error(`GroupNorm: ${channels} channels are not divisible by ${groups} groups`);
+    }
     this.groups = groups;
     this.eps = options.eps ?? 1e-5;
     const affine = options.affine ?? true;
@@ -132,7 +155,11 @@ export class GroupNorm extends Layer {
     this.bias = affine ? this.param("bias", engine.zeros([channels])) : null;
   }
   forward(x: Tensor): Tensor {
-    return groupNorm(x, this.groups, { weight: this.weight ?? undefined, bias: this.bias ?? undefined, eps: this.eps });
+    return groupNorm(x, this.groups, {
+      weight: this.weight ?? undefined,
+      bias: this.bias ?? undefined,
+      eps: this.eps,
+    });
   }
 }
 
@@ -151,7 +178,11 @@ export class LayerNorm extends Layer {
     this.bias = affine ? this.param("bias", engine.zeros(this.shape)) : null;
   }
   forward(x: Tensor): Tensor {
-    return layerNorm(x, this.shape, { weight: this.weight ?? undefined, bias: this.bias ?? undefined, eps: this.eps });
+    return layerNorm(x, this.shape, {
+      weight: this.weight ?? undefined,
+      bias: this.bias ?? undefined,
+      eps: this.eps,
+    });
   }
 }
 

@@ -39,14 +39,18 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors data")
   if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, no header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > bytes.length - 8) fail(`header length ${headerLen} exceeds the file (${bytes.length} bytes)`);
+  if (headerLen > bytes.length - 8) {
+    fail(`header length ${headerLen} exceeds the file (${bytes.length} bytes)`);
+  }
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (!header || typeof header !== "object" || Array.isArray(header)) fail("header is not a JSON object");
+  if (!header || typeof header !== "object" || Array.isArray(header)) {
+    fail("header is not a JSON object");
+  }
   const body = bytes.subarray(8 + headerLen);
   const tensors = new Map<string, HostTensor>();
   let metadata: Record<string, string> = {};
@@ -59,22 +63,37 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors data")
     const info = raw as { dtype?: string; shape?: number[]; data_offsets?: number[] };
     const dtype = info?.dtype ?? "";
     const width = BYTES[dtype];
-    if (!width) fail(`tensor "${name}" has unsupported dtype "${dtype}" (supported: ${Object.keys(BYTES).join(", ")})`);
+    if (!width) {
+      fail(
+        `tensor "${name}" has unsupported dtype "${dtype}" (supported: ${
+          Object.keys(BYTES).join(", ")
+        })`,
+      );
+    }
     const shape = info.shape;
     if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
       fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
     }
     const offs = info.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !Number.isInteger(offs[0]) || !Number.isInteger(offs[1])) {
+    if (
+      !Array.isArray(offs) || offs.length !== 2 || !Number.isInteger(offs[0]) ||
+      !Number.isInteger(offs[1])
+    ) {
       fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs!;
     const count = shape!.reduce((s, d) => s * d, 1);
     if (end - begin !== count * width) {
-      fail(`tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${fmtShape(shape!)} needs ${count * width}`);
+      fail(
+        `tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${
+          fmtShape(shape!)
+        } needs ${count * width}`,
+      );
     }
     if (begin < 0 || end > body.length) {
-      fail(`tensor "${name}": data_offsets [${begin}, ${end}] lie outside the ${body.length}-byte body (truncated file?)`);
+      fail(
+        `tensor "${name}": data_offsets [${begin}, ${end}] lie outside the ${body.length}-byte body (truncated file?)`,
+      );
     }
     ranges.push([begin, end, name]);
     const dv = new DataView(body.buffer, body.byteOffset + begin, end - begin);
@@ -105,19 +124,28 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors data")
   }
   ranges.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) fail(`tensors "${ranges[i - 1][2]}" and "${ranges[i][2]}" overlap`);
+    if (ranges[i][0] < ranges[i - 1][1]) {
+      fail(`tensors "${ranges[i - 1][2]}" and "${ranges[i][2]}" overlap`);
+    }
   }
   return { tensors, metadata };
 }
 
 /** Serialises f32 tensors (in the given order) with optional string metadata. */
-export function serializeSafetensors(tensors: Map<string, HostTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function serializeSafetensors(
+  tensors: Map<string, HostTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
     const count = t.shape.reduce((s, d) => s * d, 1);
-    if (count !== t.data.length) throw new Error(`safetensors: "${name}" has ${t.data.length} values for ${fmtShape(t.shape)}`);
+    if (count !== t.data.length) {
+      throw new Error(
+        `safetensors: "${name}" has ${t.data.length} values for ${fmtShape(t.shape)}`,
+      );
+    }
     header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + count * 4] };
     offset += count * 4;
   }
@@ -166,15 +194,26 @@ export async function readTensors(tensors: Map<string, Tensor>): Promise<Map<str
 }
 
 /** Saves a module's state dict (parameters and buffers) as safetensors, atomically. */
-export async function saveSafetensors(path: string, module: Module, metadata: Record<string, string> = {}): Promise<void> {
-  await writeFileAtomic(path, serializeSafetensors(await readTensors(module.stateDict()), metadata));
+export async function saveSafetensors(
+  path: string,
+  module: Module,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  await writeFileAtomic(
+    path,
+    serializeSafetensors(await readTensors(module.stateDict()), metadata),
+  );
 }
 
 /**
  * Loads host tensors into a module's state dict. Missing keys, unexpected keys (when strict) and
  * shape mismatches are all reported together, and nothing is written unless everything matches.
  */
-export function loadStateDict(module: Module, tensors: Map<string, HostTensor>, options: { strict?: boolean; source?: string } = {}): void {
+export function loadStateDict(
+  module: Module,
+  tensors: Map<string, HostTensor>,
+  options: { strict?: boolean; source?: string } = {},
+): void {
   const strict = options.strict ?? true;
   const source = options.source ?? "state dict";
   const own = module.stateDict();
@@ -191,6 +230,8 @@ export function loadStateDict(module: Module, tensors: Map<string, HostTensor>, 
   if (missing.length) problems.push(`missing keys: ${missing.join(", ")}`);
   if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(", ")}`);
   if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join("; ")}`);
-  if (problems.length) throw new Error(`${source} does not match the model:\n  ${problems.join("\n  ")}`);
+  if (problems.length) {
+    throw new Error(`${source} does not match the model:\n  ${problems.join("\n  ")}`);
+  }
   for (const [k, t] of own) t.engine.write(t, tensors.get(k)!.data);
 }

@@ -21,7 +21,11 @@ function normalize(x: Tensor, eps: number): Tensor {
 }
 
 /** Initial u, v: normalised standard normal vectors, as PyTorch draws them. */
-export function initialVectors(weight: Tensor, eps: number, seed?: number): { u: Tensor; v: Tensor } {
+export function initialVectors(
+  weight: Tensor,
+  eps: number,
+  seed?: number,
+): { u: Tensor; v: Tensor } {
   const e = weight.engine;
   const h = weight.shape[0];
   const w = weight.size / h;

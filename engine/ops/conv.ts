@@ -2,7 +2,7 @@
 import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import { fmtShape } from "../tensor.ts";
-import { sumRows, sum } from "./reduce.ts";
+import { sum, sumRows } from "./reduce.ts";
 
 /** Options of {@link conv2d}; stride, padding and dilation take a number or [h, w]. */
 export interface Conv2dOptions {
@@ -63,7 +63,9 @@ function pair(name: string, v: number | readonly [number, number], min: number):
     !p.every((d) => Number.isInteger(d) && d >= min)
   ) {
     const what = min > 0 ? "positive" : "non-negative";
-    throw new Error(`conv2d: ${name} must be a ${what} integer or a pair of them, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `conv2d: ${name} must be a ${what} integer or a pair of them, got ${JSON.stringify(v)}`,
+    );
   }
   return p;
 }
@@ -78,9 +80,13 @@ function geometry(
   const padding = pair("padding", options.padding ?? 0, 0);
   const dilation = pair("dilation", options.dilation ?? 1, 1);
   const groups = options.groups ?? 1;
-  if (xShape.length !== 4) throw new Error(`conv2d: x must be 4-D [N, C, H, W], got ${fmtShape(xShape)}`);
+  if (xShape.length !== 4) {
+    throw new Error(`conv2d: x must be 4-D [N, C, H, W], got ${fmtShape(xShape)}`);
+  }
   if (wShape.length !== 4) {
-    throw new Error(`conv2d: weight must be 4-D [Cout, Cin/groups, KH, KW], got ${fmtShape(wShape)}`);
+    throw new Error(
+      `conv2d: weight must be 4-D [Cout, Cin/groups, KH, KW], got ${fmtShape(wShape)}`,
+    );
   }
   if (!Number.isInteger(groups) || groups < 1) {
     throw new Error(`conv2d: groups must be a positive integer, got ${groups}`);
@@ -88,7 +94,11 @@ function geometry(
   const [batch, cin, height, width] = xShape;
   const [cout, wcin, kH, kW] = wShape;
   if (cin % groups !== 0) {
-    throw new Error(`conv2d: input channels ${cin} of x ${fmtShape(xShape)} are not divisible by groups ${groups}`);
+    throw new Error(
+      `conv2d: input channels ${cin} of x ${
+        fmtShape(xShape)
+      } are not divisible by groups ${groups}`,
+    );
   }
   if (wcin !== cin / groups) {
     throw new Error(
@@ -98,11 +108,21 @@ function geometry(
     );
   }
   if (cout % groups !== 0 || cout === 0) {
-    throw new Error(`conv2d: output channels ${cout} of weight ${fmtShape(wShape)} must be a positive multiple of groups ${groups}`);
+    throw new Error(
+      `conv2d: output channels ${cout} of weight ${
+        fmtShape(wShape)
+      } must be a positive multiple of groups ${groups}`,
+    );
   }
-  if (kH === 0 || kW === 0) throw new Error(`conv2d: weight ${fmtShape(wShape)} has an empty kernel`);
+  if (kH === 0 || kW === 0) {
+    throw new Error(`conv2d: weight ${fmtShape(wShape)} has an empty kernel`);
+  }
   if (biasShape && (biasShape.length !== 1 || biasShape[0] !== cout)) {
-    throw new Error(`conv2d: bias must have shape [${cout}] for weight ${fmtShape(wShape)}, got ${fmtShape(biasShape)}`);
+    throw new Error(
+      `conv2d: bias must have shape [${cout}] for weight ${fmtShape(wShape)}, got ${
+        fmtShape(biasShape)
+      }`,
+    );
   }
   const outH = Math.floor((height + 2 * padding[0] - dilation[0] * (kH - 1) - 1) / stride[0]) + 1;
   const outW = Math.floor((width + 2 * padding[1] - dilation[1] * (kW - 1) - 1) / stride[1]) + 1;
@@ -114,15 +134,30 @@ function geometry(
     );
   }
   return {
-    batch, cin, height, width, cout, outH, outW, kH, kW, groups,
-    cpg: cin / groups, opg: cout / groups, stride, padding, dilation,
+    batch,
+    cin,
+    height,
+    width,
+    cout,
+    outH,
+    outW,
+    kH,
+    kW,
+    groups,
+    cpg: cin / groups,
+    opg: cout / groups,
+    stride,
+    padding,
+    dilation,
   };
 }
 
 function checkTensors(...ts: Tensor[]): void {
   for (const t of ts) {
     t.storage("conv2d");
-    if (t.dtype !== "f32") throw new Error(`conv2d: expected f32 tensors, got ${t.dtype} ${fmtShape(t.shape)}`);
+    if (t.dtype !== "f32") {
+      throw new Error(`conv2d: expected f32 tensors, got ${t.dtype} ${fmtShape(t.shape)}`);
+    }
     if (t.engine !== ts[0].engine) throw new Error("conv2d: tensors belong to different engines");
   }
 }
@@ -130,10 +165,10 @@ function checkTensors(...ts: Tensor[]): void {
 /** Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all). */
 function defines(tile: ConvTile, m: number, dx: boolean): Record<string, number> {
   const wgy = Math.max(1, Math.min(tile.wgy, Math.ceil(m / tile.tm)));
-  return { TM: tile.tm, TN: tile.tn, WGX: tile.wgx, WGY: wgy, DX: dx ? 1 : 0, XMODE: Number(Deno.env.get("XMODE") ?? 0) };
+  return { TM: tile.tm, TN: tile.tn, WGX: tile.wgx, WGY: wgy, DX: dx ? 1 : 0 };
 }
 
-const PACK_DEFINES = { TM: 4, TN: 4, WGX: 8, WGY: 1, DX: 0, XMODE: 0 };
+const PACK_DEFINES = { TM: 4, TN: 4, WGX: 8, WGY: 1, DX: 0 };
 
 /**
  * Packs an NCHW tensor [batch, channels, ...spatial] as [groups][batch*spatial + 1][k4] vec4s:
@@ -209,7 +244,14 @@ function geoUniforms(geo: Geometry): Record<string, number> {
  * Grid for `lanes` invocations along N (folded into z beyond the per-dimension limit) and
  * `m` GEMM rows, with `zPerFold` (groups * splits) slices along z.
  */
-function grid(e: Engine, tile: ConvTile, defs: Record<string, number>, lanes: number, m: number, zPerFold: number) {
+function grid(
+  e: Engine,
+  tile: ConvTile,
+  defs: Record<string, number>,
+  lanes: number,
+  m: number,
+  zPerFold: number,
+) {
   const max = e.device.limits.maxComputeWorkgroupsPerDimension;
   const gx = Math.ceil(lanes / tile.wgx);
   const fold = Math.ceil(gx / max);
@@ -334,7 +376,9 @@ function geometryOfShapes(
   const geo = geometry(xShape, wShape, null, options);
   const want = [geo.batch, geo.cout, geo.outH, geo.outW];
   if (g.rank !== 4 || g.shape.some((d, i) => d !== want[i])) {
-    throw new Error(`conv2d: gradient ${fmtShape(g.shape)} does not match the output shape ${fmtShape(want)}`);
+    throw new Error(
+      `conv2d: gradient ${fmtShape(g.shape)} does not match the output shape ${fmtShape(want)}`,
+    );
   }
   return geo;
 }
@@ -343,7 +387,12 @@ function geometryOfShapes(
  * Gradient of conv2d with respect to its input (torch.nn.grad.conv2d_input): a transposed
  * convolution of `g` [N, Cout, OH, OW] with `weight`, giving `xShape`.
  */
-export function conv2dInputGrad(g: Tensor, weight: Tensor, xShape: readonly number[], options: Conv2dOptions = {}): Tensor {
+export function conv2dInputGrad(
+  g: Tensor,
+  weight: Tensor,
+  xShape: readonly number[],
+  options: Conv2dOptions = {},
+): Tensor {
   checkTensors(g, weight);
   const geo = geometryOfShapes(xShape, weight.shape, g, options);
   return g.engine.noGrad(() => inputGrad(g, weight, geo));
@@ -353,7 +402,12 @@ export function conv2dInputGrad(g: Tensor, weight: Tensor, xShape: readonly numb
  * Gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight): correlates `x`
  * with `g` [N, Cout, OH, OW], giving `weightShape`.
  */
-export function conv2dWeightGrad(x: Tensor, weightShape: readonly number[], g: Tensor, options: Conv2dOptions = {}): Tensor {
+export function conv2dWeightGrad(
+  x: Tensor,
+  weightShape: readonly number[],
+  g: Tensor,
+  options: Conv2dOptions = {},
+): Tensor {
   checkTensors(g, x);
   const geo = geometryOfShapes(x.shape, weightShape, g, options);
   return g.engine.noGrad(() => weightGrad(g, x, geo));

@@ -152,7 +152,6 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
 
 const MAX_RANK = 8;
 
-
 function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   const e = a.engine;
   const shape = broadcastShapes(op, a.shape, b.shape);

@@ -32,7 +32,9 @@ export class AdamW {
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 1e-2;
     if (!(this.lr >= 0)) throw new Error(`AdamW: lr must be >= 0, got ${this.lr}`);
-    if (this.betas.some((b) => !(b >= 0 && b < 1))) throw new Error(`AdamW: betas must be in [0, 1), got ${this.betas}`);
+    if (this.betas.some((b) => !(b >= 0 && b < 1))) {
+      throw new Error(`AdamW: betas must be in [0, 1), got ${this.betas}`);
+    }
     this.pack = new ParamPack(params);
     const e = this.pack.engine;
     this.expAvg = e.keep(e.zeros([this.pack.length]));
@@ -50,7 +52,9 @@ export class AdamW {
     if (missing.length === this.pack.params.length) return;
     if (missing.length) {
       // PyTorch skips parameters without a gradient; a zero gradient would still decay them.
-      throw new Error(`AdamW: ${missing.length} of ${this.pack.params.length} parameters have no gradient; all must take part in each step`);
+      throw new Error(
+        `AdamW: ${missing.length} of ${this.pack.params.length} parameters have no gradient; all must take part in each step`,
+      );
     }
     this.stepCount++;
     const [b1, b2] = this.betas;
@@ -98,7 +102,11 @@ export class AdamW {
       for (const [key, into] of [["exp_avg", m], ["exp_avg_sq", v]] as const) {
         const t = state.tensors.get(`${i}.${key}`);
         if (!t || t.data.length !== p.size) {
-          throw new Error(`AdamW state: "${i}.${key}" is ${t ? `${t.data.length} values` : "missing"}, parameter ${i} has ${p.size}`);
+          throw new Error(
+            `AdamW state: "${i}.${key}" is ${
+              t ? `${t.data.length} values` : "missing"
+            }, parameter ${i} has ${p.size}`,
+          );
         }
         into.set(t.data, this.pack.offsets[i]);
       }

@@ -24,7 +24,10 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
     })
   );
   for (const g of grads) {
-    e.run({ file: "optim", entry: "clip_scale" }, { total_norm: norm, grad_rw: g }, { n: g.size, max_norm: maxNorm }, e.grid(g.size));
+    e.run({ file: "optim", entry: "clip_scale" }, { total_norm: norm, grad_rw: g }, {
+      n: g.size,
+      max_norm: maxNorm,
+    }, e.grid(g.size));
   }
   return norm;
 }

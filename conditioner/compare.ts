@@ -1,0 +1,171 @@
+/**
+ * Measures what the enhanced recipes buy: trains the original recipe and each chosen preset on
+ * the same data, split, seed and epochs, and compares validation 10 * MSE(y1) + MSE(y2) (the same
+ * metric for all), time per epoch and peak GPU memory.
+ */
+import { join } from "node:path";
+import { Engine } from "../engine/engine.ts";
+import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+import type { ConditionerConfig } from "./config.ts";
+import type { ConditionerDataset } from "./data.ts";
+import { presetConfig } from "./enhanced_config.ts";
+import { runTraining } from "./run.ts";
+
+/** One trained recipe. */
+export interface CompareRun {
+  recipe: string;
+  seed: number;
+  finalVal: number;
+  bestVal: number;
+  secondsPerEpoch: number;
+  peakBytes: number;
+  fallback: boolean;
+}
+
+/** Per-recipe summary over seeds. */
+export interface CompareRow {
+  recipe: string;
+  runs: CompareRun[];
+  finalVal: Stat;
+  bestVal: Stat;
+  secondsPerEpoch: Stat;
+  peakBytes: number;
+  /** Relative change of mean best validation vs the original recipe (negative = better). */
+  bestValChange: number;
+  /** Relative extra time per epoch vs the original recipe. */
+  timeOverhead: number;
+}
+
+/** Mean and sample standard deviation. */
+export interface Stat {
+  mean: number;
+  std: number;
+}
+
+/** Options for {@link compareRecipes}. */
+export interface CompareOptions {
+  config: ConditionerConfig;
+  dataset: ConditionerDataset;
+  /** Presets to compare with the original recipe. */
+  presets: string[];
+  /** Number of seeds (config.seed, config.seed + 1, ...). */
+  seeds: number;
+  /** Folder for the individual runs and the report. */
+  outDir: string;
+  log?: (line: string) => void;
+  shouldStop?: () => boolean;
+}
+
+function stat(values: number[]): Stat {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const variance = values.length > 1
+    ? values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)
+    : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/** Trains every recipe for every seed and returns the comparison (also written to outDir). */
+export async function compareRecipes(o: CompareOptions): Promise<CompareRow[]> {
+  const log = o.log ?? console.log;
+  for (const p of o.presets) presetConfig(p); // unknown names fail before any training
+  const recipes = ["original", ...o.presets];
+  const runs: CompareRun[] = [];
+  for (let s = 0; s < o.seeds; s++) {
+    for (const recipe of recipes) {
+      if (o.shouldStop?.()) break;
+      const seed = o.config.seed + s;
+      const config: ConditionerConfig = {
+        ...o.config,
+        seed,
+        enhanced: recipe === "original"
+          ? { ...o.config.enhanced, enabled: false }
+          : { enabled: true, preset: recipe, loss: presetConfig(recipe) },
+      };
+      log(`\n=== ${recipe}, seed ${seed} ===`);
+      // A fresh engine per run, so its buffer pool's size is this run's peak.
+      const engine = await Engine.create({ seed });
+      try {
+        const r = await runTraining({
+          engine,
+          config,
+          dataset: o.dataset,
+          runDir: join(o.outDir, `${recipe}-seed${seed}`),
+          plot: false,
+          log: (line) => log(`  ${line}`),
+          shouldStop: o.shouldStop,
+        });
+        const vals = r.history.filter((h) => h.valMetric !== undefined).map((h) => h.valMetric!);
+        const timed = r.history.length > 1 ? r.history.slice(1) : r.history; // epoch 1 compiles kernels
+        runs.push({
+          recipe,
+          seed,
+          finalVal: vals.at(-1) ?? NaN,
+          bestVal: vals.length ? Math.min(...vals) : NaN,
+          secondsPerEpoch: timed.reduce((a, h) => a + h.seconds, 0) / Math.max(1, timed.length),
+          peakBytes: engine.memory.allocatedBytes,
+          fallback: r.fallback !== undefined,
+        });
+        r.model.dispose();
+      } finally {
+        engine.destroy();
+      }
+    }
+  }
+  const base = runs.filter((r) => r.recipe === "original");
+  const baseBest = stat(base.map((r) => r.bestVal)).mean;
+  const baseTime = stat(base.map((r) => r.secondsPerEpoch)).mean;
+  const rows = recipes.map((recipe): CompareRow => {
+    const rs = runs.filter((r) => r.recipe === recipe);
+    const bestVal = stat(rs.map((r) => r.bestVal));
+    const secondsPerEpoch = stat(rs.map((r) => r.secondsPerEpoch));
+    return {
+      recipe,
+      runs: rs,
+      finalVal: stat(rs.map((r) => r.finalVal)),
+      bestVal,
+      secondsPerEpoch,
+      peakBytes: Math.max(0, ...rs.map((r) => r.peakBytes)),
+      bestValChange: bestVal.mean / baseBest - 1,
+      timeOverhead: secondsPerEpoch.mean / baseTime - 1,
+    };
+  });
+  await Deno.mkdir(o.outDir, { recursive: true });
+  await writeFileAtomic(
+    join(o.outDir, "compare.json"),
+    new TextEncoder().encode(JSON.stringify({ config: o.config, rows }, null, 2)),
+  );
+  await writeFileAtomic(
+    join(o.outDir, "compare.md"),
+    new TextEncoder().encode(formatCompareTable(rows, o.seeds) + "\n"),
+  );
+  return rows;
+}
+
+/** The comparison as a Markdown table. */
+export function formatCompareTable(rows: CompareRow[], seeds: number): string {
+  const pm = (
+    s: Stat,
+    digits = 4,
+  ) => (seeds > 1
+    ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`
+    : s.mean.toFixed(digits));
+  const pct = (
+    v: number,
+  ) => (Number.isFinite(v) ? `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}%` : "-");
+  const lines = [
+    "| recipe | final val | best val | best vs original | s/epoch | time vs original | peak GPU MiB |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const base = r.recipe === "original";
+    const note = r.runs.some((x) => x.fallback) ? " (fell back)" : "";
+    lines.push(
+      `| ${r.recipe}${note} | ${pm(r.finalVal)} | ${pm(r.bestVal)} | ${
+        base ? "—" : pct(r.bestValChange)
+      } | ${pm(r.secondsPerEpoch, 2)} | ${base ? "—" : pct(r.timeOverhead)} | ${
+        (r.peakBytes / 2 ** 20).toFixed(1)
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}
