@@ -44,7 +44,12 @@ export interface ConvShape {
   k: number;
   stride: number;
   pad: number;
+  /** Directions to time: forward, input gradient, weight gradient (the stem needs no dx). */
+  dirs: ConvDir[];
 }
+
+/** Forward, gradient with respect to the input, gradient with respect to the weight. */
+export type ConvDir = "fwd" | "dx" | "dw";
 
 /** A residual block of the conv stack. */
 export interface StackBlock {
@@ -149,6 +154,7 @@ export function modelConvLayers(cfg: ModelConfig, batch = BATCH): ConvShape[] {
       k,
       stride,
       pad: (k - 1) / 2,
+      dirs: cin === 1 ? ["fwd", "dw"] : ["fwd", "dx", "dw"],
     });
   };
   layer("stem", 1, f0, cfg.imageSize, 7, 2);
@@ -254,6 +260,7 @@ export const REFERENCE_CONV: ConvShape = {
   k: 3,
   stride: 1,
   pad: 1,
+  dirs: ["fwd", "dx", "dw"],
 };
 
 /** Every conv case: the reference conv, then the demo's and the full model's distinct layers. */

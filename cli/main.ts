@@ -4,6 +4,7 @@ import { trainCommand } from "./train_command.ts";
 import { predictCommand } from "./predict_command.ts";
 import { infoCommand } from "./info_command.ts";
 import { demoDataCommand } from "./demo_data_command.ts";
+import { benchCommand } from "./bench_command.ts";
 import { compareCommand } from "./compare_command.ts";
 
 const program = new Command("webgpu-conditioner")
@@ -14,6 +15,7 @@ program.addCommand(trainCommand());
 program.addCommand(predictCommand());
 program.addCommand(infoCommand());
 program.addCommand(demoDataCommand());
+program.addCommand(benchCommand());
 program.addCommand(compareCommand());
 
 try {

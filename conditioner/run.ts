@@ -147,7 +147,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       tensorboard: ENHANCED_TENSORBOARD,
       maxNanRecoveries: 0,
       onEpoch: (record) => {
-        log(componentBreakdown(record, loss.perceptualWeight));
+        if (record.train.length >= 4) log(componentBreakdown(record, loss.perceptualWeight));
         gradWarning(record);
       },
     });

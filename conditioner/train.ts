@@ -331,10 +331,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     history.push(record);
     epochsThisRun++;
 
-    o.tensorboard.train.forEach((tag, i) => tag && writer.addScalar(tag, trainParts[i], epoch));
+    o.tensorboard.train.forEach((tag, i) =>
+      tag && i < trainParts.length && writer.addScalar(tag, trainParts[i], epoch)
+    );
     writer.addScalar(o.tensorboard.lr, opt.lr, epoch);
     if (record.val) {
-      o.tensorboard.val.forEach((tag, i) => tag && writer.addScalar(tag, record.val![i], epoch));
+      o.tensorboard.val.forEach((tag, i) =>
+        tag && i < record.val!.length && writer.addScalar(tag, record.val![i], epoch)
+      );
     }
     o.onEpoch?.(record, writer);
 

@@ -1,10 +1,12 @@
 // conv2d (NCHW, weight [Cout, Cin/groups, KH, KW]) as register-blocked implicit GEMMs.
 //
-// llvmpipe executes 8 invocations per SIMD row and pays roughly the same for every storage
-// load instruction whether it reads an f32 or a vec4, so the kernels read packed operands
-// whose GEMM K dimension is contiguous as vec4 and keep a TM x TN tile of accumulators per
-// invocation in 4x4 matrices (TM, TN in {4, 8, 12, 16}; one vec4 load feeds 4 * TM or 4 * TN
-// FMAs). Operands are packed first (pack_act, pack_wt):
+// llvmpipe runs 8 invocations per SIMD row and turns every storage load into a loop over the
+// lanes with a branch per lane, so loads, not FMAs, bound these kernels: a vec4 load costs
+// far less than four f32 loads. The kernels therefore read packed operands whose GEMM K
+// dimension is contiguous, as vec4s, and keep a TM x TN tile of accumulators per invocation in
+// 4x4 matrices (TM, TN in {4, 8, 12, 16}; one vec4 feeds 4 * TN or 4 * TM FMAs). Loops over
+// small constant bounds and arrays are avoided in the hot loops (llvmpipe does not reliably
+// unroll them into registers). Operands are packed first (pack_act, pack_wt):
 //   act: [group][rows + 1][k4] vec4s, an NCHW tensor as rows = (b, y, x) positions with the
 //        group's channels contiguous (zero-padded to k4 * 4); the extra last row is all zero
 //        and stands in for padding taps, so the K loop has no bounds checks.

@@ -93,6 +93,7 @@ function geometry(
   }
   const [batch, cin, height, width] = xShape;
   const [cout, wcin, kH, kW] = wShape;
+  if (cin === 0) throw new Error(`conv2d: x ${fmtShape(xShape)} has no channels`);
   if (cin % groups !== 0) {
     throw new Error(
       `conv2d: input channels ${cin} of x ${
@@ -162,10 +163,25 @@ function checkTensors(...ts: Tensor[]): void {
   }
 }
 
+/**
+ * The tile actually used for a GEMM with `m` rows and `n` columns: the configured one, shrunk
+ * (in steps of 4) where a dimension is smaller, with no more workgroup rows than M needs.
+ */
+function fitTile(tile: ConvTile, m: number, n: number): ConvTile {
+  const ok = (v: number) => v === 4 || v === 8 || v === 12 || v === 16;
+  if (!ok(tile.tm) || !ok(tile.tn) || tile.wgx % 8 !== 0 || tile.wgx < 8 || !(tile.wgy >= 1)) {
+    throw new Error(
+      `conv2d: invalid tile ${JSON.stringify(tile)} (tm, tn in 4/8/12/16, wgx a multiple of 8)`,
+    );
+  }
+  const tm = Math.min(tile.tm, Math.ceil(m / 4) * 4);
+  const tn = Math.min(tile.tn, Math.ceil(n / 4) * 4);
+  return { tm, tn, wgx: tile.wgx, wgy: Math.max(1, Math.min(tile.wgy, Math.ceil(m / tm))) };
+}
+
 /** Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all). */
-function defines(tile: ConvTile, m: number, dx: boolean): Record<string, number> {
-  const wgy = Math.max(1, Math.min(tile.wgy, Math.ceil(m / tile.tm)));
-  return { TM: tile.tm, TN: tile.tn, WGX: tile.wgx, WGY: wgy, DX: dx ? 1 : 0 };
+function defines(tile: ConvTile, dx: boolean): Record<string, number> {
+  return { TM: tile.tm, TN: tile.tn, WGX: tile.wgx, WGY: tile.wgy, DX: dx ? 1 : 0 };
 }
 
 const PACK_DEFINES = { TM: 4, TN: 4, WGX: 8, WGY: 1, DX: 0 };
@@ -247,15 +263,14 @@ function geoUniforms(geo: Geometry): Record<string, number> {
 function grid(
   e: Engine,
   tile: ConvTile,
-  defs: Record<string, number>,
   lanes: number,
   m: number,
   zPerFold: number,
-) {
+): { fold: number; groups: number[] } {
   const max = e.device.limits.maxComputeWorkgroupsPerDimension;
   const gx = Math.ceil(lanes / tile.wgx);
   const fold = Math.ceil(gx / max);
-  const gy = Math.ceil(m / (defs.WGY * tile.tm));
+  const gy = Math.ceil(m / (tile.wgy * tile.tm));
   const gz = zPerFold * fold;
   if (gy > max || gz > max) {
     throw new Error(`conv2d: problem too large for one dispatch (grid ${gx}x${gy}x${gz})`);
@@ -285,15 +300,16 @@ function gemm(
   shape: readonly number[],
 ): Tensor {
   const e = act.engine;
-  const tile = dx ? convTiles.dx : convTiles.fwd;
   const m = dx ? geo.cpg : geo.opg;
   const n = dx ? geo.batch * geo.height * geo.width : geo.batch * geo.outH * geo.outW;
+  if (n === 0) return e.empty(shape);
+  const tile = fitTile(dx ? convTiles.dx : convTiles.fwd, m, n);
   const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
   const kk = geo.kH * geo.kW;
   const chunk = Math.max(1, Math.min(k4, Math.floor(LOOP_BUDGET / kk)));
   const splits = Math.ceil(k4 / chunk);
-  const defs = defines(tile, m, dx);
-  const { fold, groups } = grid(e, tile, defs, Math.ceil(n / tile.tn), m, geo.groups * splits);
+  const defs = defines(tile, dx);
+  const { fold, groups } = grid(e, tile, Math.ceil(n / tile.tn), m, geo.groups * splits);
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
   const actRows = (dx ? geo.batch * geo.outH * geo.outW : geo.batch * geo.height * geo.width) + 1;
@@ -337,17 +353,18 @@ function inputGrad(g: Tensor, weight: Tensor, geo: Geometry): Tensor {
 
 function weightGrad(g: Tensor, x: Tensor, geo: Geometry): Tensor {
   const e = x.engine;
-  const tile = convTiles.dw;
+  const shape = [geo.cout, geo.cpg, geo.kH, geo.kW];
+  const positions = geo.batch * geo.outH * geo.outW;
+  if (positions === 0) return e.zeros(shape);
+  const tile = fitTile(convTiles.dw, geo.opg, geo.cpg);
   const xp = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
   const gp = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
-  const positions = geo.batch * geo.outH * geo.outW;
   const chunk = Math.min(Math.ceil(positions / 4) * 4, DW_CHUNK);
   const splits = Math.ceil(positions / chunk);
   const colBlocks = Math.ceil(geo.cpg / tile.tn);
   const kk = geo.kH * geo.kW;
-  const defs = defines(tile, geo.opg, false);
-  const { fold, groups } = grid(e, tile, defs, colBlocks * kk, geo.opg, geo.groups * splits);
-  const shape = [geo.cout, geo.cpg, geo.kH, geo.kW];
+  const defs = defines(tile, false);
+  const { fold, groups } = grid(e, tile, colBlocks * kk, geo.opg, geo.groups * splits);
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
   e.run({ file: "conv2d", entry: "conv_dw", defines: defs }, { act4: xp, gp4: gp, dst }, {

@@ -1,0 +1,255 @@
+/**
+ * Turns a {@link BenchReport} into table rows (our time and rate, each peer's time and the ratio
+ * peer time / our time, so > 1 means we are faster) and checks the speed targets.
+ */
+import type { BenchReport } from "./run.ts";
+import type { PeerName } from "./peers.ts";
+import { REFERENCE_CONV } from "./shapes.ts";
+import { fmt } from "./timing.ts";
+
+/** A peer's entry in a row. */
+export interface PeerCell {
+  ms: number;
+  /** Peer time / our time (> 1: we are faster). */
+  ratio: number;
+  note?: string;
+}
+
+/** One line of the table. */
+export interface Row {
+  section: string;
+  id: string;
+  label: string;
+  ms: number;
+  /** Our rate, with its unit (GFLOP/s, GB/s or samples/s). */
+  rate: string;
+  peers: Partial<Record<PeerName, PeerCell>>;
+}
+
+/** A speed target and whether the run met it. */
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  /** null when it could not be measured (section or peer missing). */
+  met: boolean | null;
+}
+
+const PEERS: PeerName[] = ["torch", "tfjs"];
+
+function peerCells(r: BenchReport, id: string, ours: number): Partial<Record<PeerName, PeerCell>> {
+  const cells: Partial<Record<PeerName, PeerCell>> = {};
+  for (const p of PEERS) {
+    const c = r.peers[p]?.cases[id];
+    if (!c) continue;
+    cells[p] = { ms: c.ms, ratio: c.ms / ours, note: c.truncated ? "truncated" : c.note };
+  }
+  return cells;
+}
+
+/** The rows of a report, in run order. */
+export function rows(r: BenchReport): Row[] {
+  const out: Row[] = [];
+  for (const k of r.kernels) {
+    const rate = k.gflops !== undefined
+      ? `${fmt(k.gflops)} GFLOP/s`
+      : k.gbps !== undefined
+      ? `${fmt(k.gbps)} GB/s`
+      : "";
+    out.push({
+      section: k.group,
+      id: k.id,
+      label: k.label,
+      ms: k.timing.ms,
+      rate,
+      peers: peerCells(r, k.id, k.timing.ms),
+    });
+  }
+  for (const s of r.stacks) {
+    out.push({
+      section: "stack",
+      id: s.id,
+      label: `convs+linears+SiLU fwd+bwd, batch ${s.batch} @${s.imageSize}px`,
+      ms: s.timing.ms,
+      rate: `${fmt(s.samplesPerS)} samples/s (${fmt(s.gflops)} GFLOP/s)`,
+      peers: peerCells(r, s.id, s.timing.ms),
+    });
+  }
+  for (const s of r.steps) {
+    out.push({
+      section: "step",
+      id: s.id,
+      label: `${s.objective} step, filters ${
+        s.filters.join(" ")
+      }, batch ${s.batch} @${s.imageSize}px`,
+      ms: s.ms,
+      rate: `${fmt(s.samplesPerS)} samples/s, ${fmt(s.epochS)} s/epoch, peak ${
+        fmt(s.peakBytes / 2 ** 20)
+      } MiB`,
+      peers: peerCells(r, s.id, s.ms),
+    });
+  }
+  return out;
+}
+
+function rate(r: BenchReport, id: string): number | undefined {
+  return r.kernels.find((k) => k.id === id)?.gflops;
+}
+
+/** Checks the targets of the speed work against a report. */
+export function targets(r: BenchReport): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const mm = rate(r, "matmul 1024^3");
+  out.push({
+    target: "matmul 1024^3 >= 40 GFLOP/s",
+    measured: mm === undefined ? "not run" : `${fmt(mm)} GFLOP/s`,
+    met: mm === undefined ? null : mm >= 40,
+  });
+  const ref = rate(r, `conv ${REFERENCE_CONV.id} fwd`);
+  out.push({
+    target: "conv 3x3 64->64 on 32x64x64 forward >= 45 GFLOP/s",
+    measured: ref === undefined ? "not run" : `${fmt(ref)} GFLOP/s`,
+    met: ref === undefined ? null : ref >= 45,
+  });
+  const grads: { id: string; frac: number }[] = [];
+  for (const c of r.plan.conv) {
+    const fwd = rate(r, `conv ${c.id} fwd`);
+    if (fwd === undefined) continue;
+    for (const d of ["dx", "dw"]) {
+      const g = rate(r, `conv ${c.id} ${d}`);
+      if (g !== undefined) grads.push({ id: `${c.id} ${d}`, frac: g / fwd });
+    }
+  }
+  if (grads.length) {
+    const failing = grads.filter((g) => g.frac < 0.6);
+    const worst = grads.reduce((a, b) => (a.frac <= b.frac ? a : b));
+    out.push({
+      target: "each conv gradient kernel >= 60% of its forward's GFLOP/s",
+      measured: `${grads.length - failing.length}/${grads.length} meet it; worst ${worst.id} ${
+        fmt(100 * worst.frac)
+      }%${
+        failing.length
+          ? `; below: ${failing.map((f) => `${f.id} ${fmt(100 * f.frac, 2)}%`).join(", ")}`
+          : ""
+      }`,
+      met: failing.length === 0,
+    });
+  } else {
+    out.push({
+      target: "each conv gradient kernel >= 60% of its forward's GFLOP/s",
+      measured: "not run",
+      met: null,
+    });
+  }
+  for (const s of r.stacks) {
+    const tf = r.peers.tfjs?.cases[s.id];
+    const ratio = tf ? tf.ms / s.timing.ms : undefined;
+    out.push({
+      target: `conv stack (${s.id.replace("stack ", "")}) fwd+bwd >= 10x TF.js samples/s`,
+      measured: ratio === undefined
+        ? `TF.js not measured${r.peers.tfjs?.note ? ` (${r.peers.tfjs.note})` : ""}`
+        : `${fmt(ratio)}x (ours ${fmt(s.samplesPerS)}, TF.js ${fmt(tf!.samplesPerS)} samples/s)${
+          tf!.truncated
+            ? "; TF.js's weight gradients were cut short, so its time is a lower bound"
+            : ""
+        }`,
+      met: ratio === undefined ? null : ratio >= 10,
+    });
+  }
+  const full = r.steps.find((s) => s.id === "step full");
+  const torch = r.peers.torch?.cases["step full"];
+  out.push({
+    target: "full training step >= 0.5x PyTorch CPU samples/s",
+    measured: !full
+      ? "not run"
+      : !torch
+      ? `PyTorch not measured${r.peers.torch?.note ? ` (${r.peers.torch.note})` : ""}`
+      : `${fmt(torch.ms / full.ms)}x (ours ${fmt(full.samplesPerS)}, PyTorch ${
+        fmt(torch.samplesPerS)
+      } samples/s)`,
+    met: !full || !torch ? null : torch.ms / full.ms >= 0.5,
+  });
+  out.push({
+    target: "peak GPU memory of the full step <= 2 GiB",
+    measured: full ? `${fmt(full.peakBytes / 2 ** 30)} GiB` : "not run",
+    met: full ? full.peakBytes <= 2 * 2 ** 30 : null,
+  });
+  return out;
+}
+
+function table(header: string[], body: string[][], right: boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+/** The report as text: machine, table, targets, notes. */
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const peers = PEERS.filter((p) => r.peers[p]);
+  const header = ["case", "shape", "ours ms", "ours rate"];
+  const right = [false, false, true, false];
+  for (const p of peers) {
+    header.push(`${p} ms`, `${p}/ours`);
+    right.push(true, true);
+  }
+  const body = rows(r).map((row) => {
+    const cells = [row.id, row.label, fmt(row.ms), row.rate];
+    for (const p of peers) {
+      const c = row.peers[p];
+      cells.push(c ? fmt(c.ms) : "-", c ? `${fmt(c.ratio)}${c.note ? "*" : ""}` : "-");
+    }
+    return cells;
+  });
+  const lines = [
+    `Benchmarks ${m.date}${r.options.quick ? " (quick)" : ""}`,
+    `Adapter: ${m.adapter}${m.softwareAdapter ? " (software)" : ""}; timestamps: ${
+      m.timestampQueries ? "yes" : "no"
+    }`,
+    `CPU: ${m.cpu} x${m.cpuCores}, ${m.memoryGiB} GiB; ${m.os}; Deno ${m.deno}`,
+    `Load average (1/5/15 min) per section: ${
+      r.load.map((l) => `${l.section} ${l.before.join("/")} -> ${l.after.join("/")}`).join("; ")
+    }`,
+    "",
+    table(header, body, right),
+    "",
+    "Ratios are peer time / our time (> 1: ours is faster). * = the peer's result is flagged (see JSON).",
+    "Kernel times are medians of GPU timestamp sums when the adapter has timestamps, else wall time;",
+    "stack and step times are wall times of a whole pass including submission and one sync.",
+  ];
+  for (const p of peers) {
+    const pr = r.peers[p]!;
+    const info = pr.info
+      ? Object.entries(pr.info).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(", ")
+      : "";
+    lines.push(
+      `${p}: ${pr.ok ? "ran" : "skipped"}${pr.note ? ` (${pr.note})` : ""}${
+        info ? `; ${info}` : ""
+      }`,
+    );
+  }
+  for (const s of r.steps) {
+    if (!s.profile.length) continue;
+    lines.push(
+      "",
+      `Profile of one ${s.id} (${fmt(s.profiledKernelMs)} ms of kernels; first step wall ${
+        fmt(s.firstStepMs)
+      } ms):`,
+    );
+    for (const k of s.profile.slice(0, 10)) {
+      lines.push(
+        `  ${k.kernel.padEnd(32)} ${fmt(k.ms).padStart(8)} ms  ${
+          fmt(100 * k.share, 2).padStart(4)
+        }%  ${k.calls} calls`,
+      );
+    }
+  }
+  lines.push("", "Targets:");
+  for (const t of targets(r)) {
+    const mark = t.met === null ? "n/a " : t.met ? "MET " : "MISS";
+    lines.push(`  [${mark}] ${t.target}: ${t.measured}`);
+  }
+  lines.push("", `Total ${fmt(r.seconds)} s.`);
+  return lines.join("\n");
+}

@@ -1,0 +1,206 @@
+/**
+ * The whole benchmark run behind the `bench` command: for each section (kernels, conv stack,
+ * training step) the engine's cases, then each peer's on the same shapes right after, so the
+ * comparisons are measured back to back under the same machine load.
+ */
+import { Engine } from "../engine/engine.ts";
+import { benchKernels, type KernelResult } from "./kernels.ts";
+import { benchStack, type StackResult } from "./stack.ts";
+import { benchTrainStep, type StepResult } from "./step.ts";
+import { type PeerName, type PeerResult, type PeerSection, runPeer } from "./peers.ts";
+import { type BenchPlan, makePlan } from "./shapes.ts";
+
+/** Sections of a run. */
+export type Section = "kernels" | "stack" | "step";
+/** Every section, in the order they run. */
+export const SECTIONS: Section[] = ["kernels", "stack", "step"];
+
+/** Options of {@link runBench}. */
+export interface RunOptions {
+  quick?: boolean;
+  /** Sections to run (default all). */
+  only?: Section[];
+  /** Run the peers (default true). */
+  peers?: boolean;
+  /** Objective of the training step (default "original"). */
+  objective?: string;
+  /** Only cases whose id contains this (kernels section). */
+  match?: string;
+  log?: (line: string) => void;
+}
+
+/** Where and when the run happened. */
+export interface MachineInfo {
+  date: string;
+  adapter: string;
+  softwareAdapter: boolean;
+  timestampQueries: boolean;
+  cpu: string;
+  cpuCores: number;
+  memoryGiB: number;
+  os: string;
+  deno: string;
+}
+
+/** System load average (1, 5, 15 min) around a section: other work on the machine skews times. */
+export interface LoadSample {
+  section: string;
+  before: number[];
+  after: number[];
+}
+
+/** Everything a run measured. */
+export interface BenchReport {
+  machine: MachineInfo;
+  options: { quick: boolean; sections: Section[]; peers: boolean; objective: string };
+  plan: BenchPlan;
+  kernels: KernelResult[];
+  stacks: StackResult[];
+  steps: StepResult[];
+  peers: Partial<Record<PeerName, PeerResult>>;
+  load: LoadSample[];
+  seconds: number;
+}
+
+/** CPU model from /proc/cpuinfo (or the OS name when unavailable). */
+async function cpuModel(): Promise<string> {
+  try {
+    const text = await Deno.readTextFile("/proc/cpuinfo");
+    const m = /^model name\s*:\s*(.+)$/m.exec(text);
+    if (m) return m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return `${Deno.build.os} ${Deno.build.arch}`;
+}
+
+/** Machine description for the report. */
+export async function machineInfo(e: Engine): Promise<MachineInfo> {
+  return {
+    date: new Date().toISOString(),
+    adapter: e.gpu.description,
+    softwareAdapter: e.gpu.isSoftware,
+    timestampQueries: e.gpu.hasTimestamps,
+    cpu: await cpuModel(),
+    cpuCores: navigator.hardwareConcurrency,
+    memoryGiB: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
+    os: `${Deno.build.os} ${Deno.build.arch} (${Deno.osRelease()})`,
+    deno: Deno.version.deno,
+  };
+}
+
+function loadavg(): number[] {
+  try {
+    return Deno.loadavg().map((v) => Math.round(v * 100) / 100);
+  } catch {
+    return [];
+  }
+}
+
+function merge(into: Partial<Record<PeerName, PeerResult>>, r: PeerResult): void {
+  const prev = into[r.peer];
+  if (!prev) {
+    into[r.peer] = r;
+    return;
+  }
+  prev.cases = { ...prev.cases, ...r.cases };
+  prev.ok = prev.ok || r.ok;
+  prev.info ??= r.info;
+  prev.seconds = (prev.seconds ?? 0) + (r.seconds ?? 0);
+  if (r.note && r.note !== prev.note) prev.note = prev.note ? `${prev.note}; ${r.note}` : r.note;
+}
+
+/** Runs the benchmarks. */
+export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
+  const t0 = performance.now();
+  const log = options.log ?? console.log;
+  const quick = options.quick ?? false;
+  const sections = options.only ?? SECTIONS;
+  const withPeers = options.peers ?? true;
+  const objective = options.objective ?? "original";
+  const plan = makePlan(quick);
+  const report: BenchReport = {
+    machine: undefined as unknown as MachineInfo,
+    options: { quick, sections, peers: withPeers, objective },
+    plan,
+    kernels: [],
+    stacks: [],
+    steps: [],
+    peers: {},
+    load: [],
+    seconds: 0,
+  };
+  const probe = await Engine.create({ seed: 0 });
+  report.machine = await machineInfo(probe);
+  probe.destroy();
+  log(
+    `Machine: ${report.machine.adapter}; CPU ${report.machine.cpu} x${report.machine.cpuCores}; ` +
+      `load ${loadavg().join(" ")}`,
+  );
+  const peerNames: PeerName[] = ["torch", "tfjs"];
+  const peersFor = async (section: PeerSection, p: BenchPlan) => {
+    if (!withPeers) return;
+    for (const name of peerNames) {
+      if (name === "tfjs" && section === "step") continue;
+      log(`${section}: ${name}`);
+      const r = await runPeer(name, p, [section], log);
+      if (!r.ok) log(`  ${name}: ${r.note}`);
+      merge(report.peers, r);
+    }
+  };
+  const filter = options.match ? (id: string) => id.includes(options.match!) : undefined;
+
+  for (const section of sections) {
+    const before = loadavg();
+    if (section === "kernels") {
+      log("kernels: ours");
+      const e = await Engine.create({ seed: 0 });
+      try {
+        report.kernels = await benchKernels(e, plan, {
+          budgetS: plan.budgetS,
+          maxReps: plan.maxReps,
+          filter,
+          log,
+        });
+      } finally {
+        e.destroy();
+      }
+      const ids = new Set(report.kernels.map((k) => k.id));
+      const sub: BenchPlan = {
+        ...plan,
+        matmul: plan.matmul.filter((m) => ids.has(m.id)),
+        conv: plan.conv
+          .map((c) => ({ ...c, dirs: c.dirs.filter((d) => ids.has(`conv ${c.id} ${d}`)) }))
+          .filter((c) => c.dirs.length > 0),
+      };
+      await peersFor("kernels", sub);
+    } else if (section === "stack") {
+      const policy = { budgetS: 3 * plan.budgetS, maxReps: plan.maxReps, minReps: quick ? 1 : 2 };
+      for (const spec of plan.stacks) {
+        log(`stack: ours ${spec.id}`);
+        const r = await benchStack(spec, policy);
+        report.stacks.push(r);
+        log(
+          `  ${spec.id.padEnd(44)} ${r.timing.ms.toFixed(1).padStart(10)} ms  ` +
+            `${r.samplesPerS.toFixed(2)} samples/s  ${r.gflops.toFixed(2)} GFLOP/s`,
+        );
+      }
+      await peersFor("stack", plan);
+    } else {
+      const policy = { budgetS: 3 * plan.budgetS, maxReps: plan.maxReps, minReps: quick ? 1 : 2 };
+      for (const spec of plan.steps) {
+        log(`step: ours ${spec.id}`);
+        const r = await benchTrainStep(spec, { ...policy, objective, log });
+        report.steps.push(r);
+        log(
+          `  ${spec.id.padEnd(44)} ${r.ms.toFixed(1).padStart(10)} ms  ` +
+            `${r.samplesPerS.toFixed(2)} samples/s  peak ${(r.peakBytes / 2 ** 20).toFixed(0)} MiB`,
+        );
+      }
+      await peersFor("step", plan);
+    }
+    report.load.push({ section, before, after: loadavg() });
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}

@@ -1,0 +1,38 @@
+/** `bench`: times the engine's kernels, the conv stack and the training step against peers. */
+import { Command, Option } from "@commander-js/extra-typings";
+import { runBench, type Section, SECTIONS } from "../bench/run.ts";
+import { formatReport, rows, targets } from "../bench/report.ts";
+
+/** Builds the `bench` command. */
+export function benchCommand(): Command {
+  return new Command("bench")
+    .description(
+      "Benchmark the engine (kernels, conv stack, training step) against PyTorch CPU and TF.js WebGPU",
+    )
+    .option("--quick", "fewer repetitions per case (about half the time)")
+    .option("--json <file>", "also write the results as JSON")
+    .option("--no-peers", "skip the PyTorch and TF.js peers")
+    .addOption(
+      new Option("--only <section>", "run one section only").choices(
+        SECTIONS as readonly string[] as readonly ["kernels", "stack", "step"],
+      ),
+    )
+    .option("--match <text>", "kernels section: only cases whose id contains this text")
+    .option("--objective <name>", "objective of the training step", "original")
+    .action(async (opts) => {
+      const report = await runBench({
+        quick: !!opts.quick,
+        only: opts.only ? [opts.only as Section] : undefined,
+        peers: opts.peers,
+        objective: opts.objective,
+        match: opts.match,
+        log: (l) => console.error(l),
+      });
+      console.log(formatReport(report));
+      if (opts.json) {
+        const json = { ...report, rows: rows(report), targets: targets(report) };
+        await Deno.writeTextFile(opts.json, JSON.stringify(json, null, 2) + "\n");
+        console.log(`Wrote ${opts.json}`);
+      }
+    }) as unknown as Command;
+}
