@@ -6,9 +6,11 @@
 export {
   Engine,
   type EngineOptions,
+  type Keepable,
   type TensorData,
   type TensorOptions,
 } from "./engine/engine.ts";
+export type { DeviceOptions, GpuContext } from "./engine/device.ts";
 export { type DType, Tensor } from "./engine/tensor.ts";
 export type { PoolStats } from "./engine/buffers.ts";
 export {
@@ -76,6 +78,7 @@ export {
   Linear,
   type LinearOptions,
   type NormOptions,
+  type Pair,
   ReLU,
   Sigmoid,
   SiLU,
@@ -83,6 +86,7 @@ export {
   Tanh,
   WeightedLayer,
 } from "./engine/nn/layers.ts";
+/** Weight initialisers (PyTorch's `torch.nn.init`), filling tensors in place. */
 export * as init from "./engine/nn/init.ts";
 export {
   type HostTensor,
@@ -120,3 +124,131 @@ export {
   type RobustLossResult,
   type RobustLossWeights,
 } from "./engine/ops/robust_loss.ts";
+
+// Conditioner: the model.
+export {
+  type ConditionerOptions,
+  type ConditionerOutput,
+  groupsFor,
+  LATENT_DIM,
+  LatentConditionerImg,
+  XS_SHAPE,
+} from "./conditioner/model.ts";
+
+// Conditioner: settings (condition.txt, command-line overrides, JSON).
+export {
+  type ConditionEntry,
+  type ConditionerConfig,
+  type ConditionSection,
+  ConfigError,
+  configFromJson,
+  type ConfigNote,
+  type ConfigOverrides,
+  configToJson,
+  defaultConfig,
+  type EnhancedSettings,
+  type FlatSettings,
+  formatResolvedConfig,
+  parseConditionFile,
+  type ParsedCondition,
+  resolveConfig,
+  type ResolvedConfig,
+  type ResolveInput,
+  type SettingName,
+  type SettingValue,
+  type ValueSource,
+} from "./conditioner/config.ts";
+export {
+  defaultEnhancedLoss,
+  type EnhancedLossConfig,
+  PRESET_NAMES,
+  presetConfig,
+  type PresetName,
+} from "./conditioner/enhanced_config.ts";
+
+// Conditioner: data (loading, scaling, split, GPU upload and batches).
+export {
+  type Batch,
+  ConditionerDataset,
+  gatherBatch,
+  type GpuDataset,
+  type GpuRows,
+  loadDataset,
+  type LoadDatasetOptions,
+  type LoadedDataset,
+  type ScalersJSON,
+  type Split,
+  splitIndices,
+  uploadDataset,
+  type UploadOptions,
+} from "./conditioner/data.ts";
+export { MinMaxScaler, type MinMaxScalerJSON } from "./conditioner/targets.ts";
+
+// Conditioner: augmentation.
+export {
+  type AugmentationRecord,
+  type AugmentConfig,
+  Augmenter,
+  type AugmentOptions,
+  type AugmentProbabilities,
+  type AugmentResult,
+} from "./conditioner/augment.ts";
+
+// Conditioner: training objectives and losses.
+export {
+  type BatchTensors,
+  type Objective,
+  type ObjectiveLosses,
+  originalObjective,
+  simulgenLoss,
+} from "./conditioner/objective.ts";
+export { EnhancedObjective } from "./conditioner/losses/enhanced_objective.ts";
+export { PerceptualFeatureNets, type PerceptualLoss } from "./conditioner/losses/perceptual.ts";
+export { consistencyLoss } from "./conditioner/losses/consistency.ts";
+export { multiscaleLoss } from "./conditioner/losses/multiscale.ts";
+
+// Conditioner: training, prediction and recipe comparison.
+export {
+  ENHANCED_TENSORBOARD,
+  ORIGINAL_TENSORBOARD,
+  type RunOptions,
+  type RunResult,
+  runTraining,
+} from "./conditioner/run.ts";
+export {
+  type EpochRecord,
+  evaluate,
+  type StopReason,
+  type TensorBoardTags,
+  train,
+  TrainingError,
+  type TrainOptions,
+  type TrainResult,
+} from "./conditioner/train.ts";
+export { predictFolder, type PredictOptions, type PredictResult } from "./conditioner/predict.ts";
+export {
+  type CompareOptions,
+  compareRecipes,
+  type CompareRow,
+  type CompareRun,
+  formatCompareTable,
+  type Stat,
+} from "./conditioner/compare.ts";
+
+// Conditioner: file formats (TensorBoard events, NumPy arrays, run checkpoints).
+export {
+  type EventRecord,
+  readEvents,
+  type ReadEventsOptions,
+  SummaryWriter,
+  type SummaryWriterOptions,
+} from "./conditioner/tensorboard.ts";
+export {
+  type NpyArray,
+  parseNpy,
+  readNpy,
+  readNpz,
+  writeNpy,
+  writeNpz,
+} from "./conditioner/npy.ts";
+export { RUN_FILES, saveModel } from "./conditioner/checkpoint.ts";

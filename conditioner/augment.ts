@@ -102,20 +102,31 @@ export interface AugmentOptions {
 
 /** {@link AugmentOptions} with every default filled in and validated. */
 export interface AugmentConfig {
+  /** Seed of every decision, as an unsigned 32-bit integer. */
   seed: number;
+  /** Every decision's probability. */
   probabilities: AugmentProbabilities;
+  /** Rotation angles are uniform in [-maxRotationDeg, maxRotationDeg). */
   maxRotationDeg: number;
+  /** Samples with |angle| <= this are not rotated. */
   minRotationDeg: number;
+  /** Scale factors are uniform in [low, high). */
   scaleRange: readonly [number, number];
+  /** Samples with |factor - 1| <= this are not scaled. */
   minScaleDelta: number;
+  /** Mixup lambda ~ Beta(alpha, alpha). */
   mixupAlpha: number;
+  /** Standard deviation of the additive noise. */
   noiseStd: number;
 }
 
 /** What was applied to one batch (for logging and tests). */
 export interface AugmentationRecord {
+  /** Epoch the decisions were drawn for. */
   epoch: number;
+  /** Step (per-batch counter) the decisions were drawn for. */
   step: number;
+  /** Number of samples in the batch. */
   batchSize: number;
   /** Whether the geometry-preserving step ran (its sub-steps may all have been skipped). */
   geometry: boolean;
@@ -135,9 +146,13 @@ export interface AugmentationRecord {
 
 /** The augmented batch (new tensors, owned by the caller) and what was done to it. */
 export interface AugmentResult {
+  /** The augmented images, shaped like the input x. */
   x: Tensor;
+  /** y1, mixed like x when mixup applied (otherwise a copy). */
   y1: Tensor;
+  /** y2, mixed like x when mixup applied (otherwise a copy). */
   y2: Tensor;
+  /** The decisions that were applied. */
   applied: AugmentationRecord;
 }
 
@@ -378,7 +393,9 @@ export function describeAugmentation(record: AugmentationRecord): string {
  * new tensors (copies when nothing applies), which the caller disposes.
  */
 export class Augmenter {
+  /** The engine the augmentation kernels run on. */
   readonly engine: Engine;
+  /** The validated options, defaults filled in. */
   readonly config: AugmentConfig;
 
   /** Validates the options (see {@link AugmentOptions}). */

@@ -44,7 +44,9 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
 
 /** A train/validation split: sample indices, each list ascending. */
 export interface Split {
+  /** Training sample indices. */
   train: number[];
+  /** Validation sample indices (empty when the validation fraction is 0). */
   val: number[];
 }
 

@@ -13,22 +13,35 @@ import { runTraining } from "./run.ts";
 
 /** One trained recipe. */
 export interface CompareRun {
+  /** "original" or a preset name. */
   recipe: string;
+  /** The run's seed. */
   seed: number;
+  /** Validation 10 * MSE(y1) + MSE(y2) at the last validation (NaN when never validated). */
   finalVal: number;
+  /** Lowest validation 10 * MSE(y1) + MSE(y2) (NaN when never validated). */
   bestVal: number;
+  /** Mean wall time per epoch, leaving out the first (kernel compilation) when there are more. */
   secondsPerEpoch: number;
+  /** GPU bytes held by the run's buffer pool at its end (a fresh engine per run: its peak). */
   peakBytes: number;
+  /** Whether an enhanced run fell back to the original recipe. */
   fallback: boolean;
 }
 
 /** Per-recipe summary over seeds. */
 export interface CompareRow {
+  /** "original" or a preset name. */
   recipe: string;
+  /** The recipe's runs, one per seed. */
   runs: CompareRun[];
+  /** {@link CompareRun.finalVal} over seeds. */
   finalVal: Stat;
+  /** {@link CompareRun.bestVal} over seeds. */
   bestVal: Stat;
+  /** {@link CompareRun.secondsPerEpoch} over seeds. */
   secondsPerEpoch: Stat;
+  /** Largest {@link CompareRun.peakBytes} of the runs. */
   peakBytes: number;
   /** Relative change of mean best validation vs the original recipe (negative = better). */
   bestValChange: number;
@@ -38,13 +51,17 @@ export interface CompareRow {
 
 /** Mean and sample standard deviation. */
 export interface Stat {
+  /** Mean of the values. */
   mean: number;
+  /** Sample standard deviation (0 for a single value). */
   std: number;
 }
 
 /** Options for {@link compareRecipes}. */
 export interface CompareOptions {
+  /** Settings shared by all runs; each run replaces the seed and the enhanced settings. */
   config: ConditionerConfig;
+  /** The data every run trains on. */
   dataset: ConditionerDataset;
   /** Presets to compare with the original recipe. */
   presets: string[];
@@ -52,7 +69,9 @@ export interface CompareOptions {
   seeds: number;
   /** Folder for the individual runs and the report. */
   outDir: string;
+  /** Console lines (default: console.log). */
   log?: (line: string) => void;
+  /** Checked between steps and runs; true stops the current run and starts no more. */
   shouldStop?: () => boolean;
 }
 

@@ -64,7 +64,9 @@ export class ConditionerDataset {
   readonly y1Shape: number[];
   /** Per-sample shape of y2, e.g. [3, 8]. */
   readonly y2Shape: number[];
+  /** Scaler fitted on the raw main latents; its inverse maps predictions back to raw units. */
   readonly y1Scaler: MinMaxScaler;
+  /** Scaler fitted on the raw hierarchical latents (one column per flattened value). */
   readonly y2Scaler: MinMaxScaler;
 
   /**
@@ -140,6 +142,7 @@ export interface LoadDatasetOptions {
 
 /** What {@link loadDataset} returns. */
 export interface LoadedDataset {
+  /** Images and scaled targets, with the fitted scalers. */
   dataset: ConditionerDataset;
   /** Human-readable warnings (non-finite targets replaced, truncation). */
   warnings: string[];
@@ -212,6 +215,7 @@ export async function loadDataset(
 export interface GpuRows {
   /** Chunk k holds rows [k * chunkRows, min((k + 1) * chunkRows, rows)). */
   chunks: Tensor[];
+  /** Rows per chunk (the last chunk may hold fewer). */
   chunkRows: number;
   /** Total number of rows. */
   rows: number;
@@ -306,8 +310,11 @@ export function uploadDataset(
 
 /** A batch on the GPU: x [B, 1, S, S], y1 [B, 32], y2 [B, 3, 8]. */
 export interface Batch {
+  /** Images [B, 1, S, S]. */
   x: Tensor;
+  /** Scaled main latents [B, 32]. */
   y1: Tensor;
+  /** Scaled hierarchical latents [B, 3, 8]. */
   y2: Tensor;
 }
 

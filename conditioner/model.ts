@@ -30,7 +30,9 @@ export interface ConditionerOptions {
 
 /** The model's outputs: y1 [B, 32] and y2 [B, 3, 8], both in (-1, 1). */
 export interface ConditionerOutput {
+  /** Main latent [B, 32]. */
   y1: Tensor;
+  /** Hierarchical latent [B, 3, 8]. */
   y2: Tensor;
 }
 
@@ -134,14 +136,22 @@ class ResidualBlock extends Layer {
 
 /** The latent conditioner CNN (SPEC section 2). */
 export class LatentConditionerImg extends Module {
+  /** Channels of the residual stages, one stage per entry. */
   readonly filters: number[];
+  /** Side length S of the input images. */
   readonly imageSize: number;
+  /** Stem: 7x7 stride-2 convolution from 1 channel to `filters[0]`. */
   readonly conv1: Conv2d;
+  /** GroupNorm after the stem. */
   readonly gn1: GroupNorm;
+  /** The residual stages (one block each; even-indexed stages halve the resolution). */
   readonly layers: ModuleList<Sequential>;
+  /** Spectral-norm MLP head producing y1 (`latent_head`). */
   readonly latentHead: Sequential;
+  /** Spectral-norm MLP head producing y2 (`xs_head`). */
   readonly xsHead: Sequential;
 
+  /** Builds the network; throws unless every filter count is an integer >= 8. */
   constructor(e: Engine, options: ConditionerOptions = {}) {
     super(e);
     const filters = options.filters ?? [32, 64, 128, 256, 512];

@@ -7,8 +7,11 @@ import type { ConditionerOutput, LatentConditionerImg } from "./model.ts";
 
 /** Inputs and targets of one batch. */
 export interface BatchTensors {
+  /** Images [B, 1, S, S]. */
   x: Tensor;
+  /** Scaled main latents [B, 32]. */
   y1: Tensor;
+  /** Scaled hierarchical latents [B, 3, 8]. */
   y2: Tensor;
 }
 

@@ -11,21 +11,29 @@ import { MinMaxScaler } from "./targets.ts";
 
 /** Options for {@link predictFolder}. */
 export interface PredictOptions {
+  /** Run folder written by training (config.json, scalers.json, model files). */
   runDir: string;
+  /** Folder of images to predict, with the run's image extension. */
   imageDir: string;
+  /** Folder (created) for latent_vectors.npy, xs.npy and names.txt. */
   outDir: string;
   /** Which saved model to use. Default "best" (falls back to "last" when there is no best). */
   which?: "best" | "last";
+  /** Images per forward pass. Default 16. */
   batchSize?: number;
 }
 
 /** What {@link predictFolder} wrote. */
 export interface PredictResult {
+  /** Number of images predicted. */
   count: number;
+  /** The model file used. */
   modelPath: string;
+  /** The files written: latent_vectors.npy, xs.npy, names.txt. */
   files: string[];
-  /** Raw-space predictions, [N, 32] and [N, 3, 8] flattened. */
+  /** Raw-space (unscaled) main latents, [N, 32] flattened. */
   y1: Float32Array;
+  /** Raw-space hierarchical latents, [N, 3, 8] flattened. */
   y2: Float32Array;
 }
 

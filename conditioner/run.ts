@@ -49,14 +49,23 @@ export const METRICS_FILE = "enhanced_training_metrics.npz";
 
 /** Options for {@link runTraining}. */
 export interface RunOptions {
+  /** The engine to train on. */
   engine: Engine;
+  /** The settings; `config.enhanced.enabled` chooses the recipe. */
   config: ConditionerConfig;
+  /** The data, split and uploaded by the run. */
   dataset: ConditionerDataset;
+  /** Run folder (created): checkpoints, config, scalers, TensorBoard, plot, metrics. */
   runDir: string;
+  /** Continue from runDir's resumable checkpoint. */
   resume?: boolean;
+  /** Write loss_curves.svg. Default true. */
   plot?: boolean;
+  /** Console lines (default: console.log). */
   log?: (line: string) => void;
+  /** Progress within an epoch: (batches done, batches). */
   onBatch?: (done: number, total: number) => void;
+  /** Checked between steps; when it returns true the run saves and stops. */
   shouldStop?: () => boolean;
   /** Replaces the enhanced objective (tests inject failures with it). */
   enhancedObjective?: Objective;

@@ -91,11 +91,17 @@ export function takeRows(arr: NpyArray, n: number): NpyArray {
 
 /** Serialised form of a {@link MinMaxScaler} (what {@link MinMaxScaler.toJSON} returns). */
 export interface MinMaxScalerJSON {
+  /** Identifies the object as a serialised MinMaxScaler. */
   type: "MinMaxScaler";
+  /** [lo, hi], the range the data is scaled into. */
   featureRange: [number, number];
+  /** Per-column minimum of the fitted data. */
   dataMin: number[];
+  /** Per-column maximum of the fitted data. */
   dataMax: number[];
+  /** Per-column factor: `x_scaled = x * scale + min`. */
   scale: number[];
+  /** Per-column offset (see `scale`). */
   min: number[];
 }
 
@@ -113,10 +119,15 @@ const CONSTANT_RANGE = 10 * 2 ** -23;
  * 1, as in sklearn, so it maps to `lo` instead of dividing by zero. Arithmetic is float64.
  */
 export class MinMaxScaler {
+  /** [lo, hi], the range the data is scaled into. */
   readonly featureRange: [number, number];
+  /** Per-column minimum of the fitted data. */
   readonly dataMin: Float64Array;
+  /** Per-column maximum of the fitted data. */
   readonly dataMax: Float64Array;
+  /** Per-column factor: `x_scaled = x * scale + min`. */
   readonly scale: Float64Array;
+  /** Per-column offset (see {@link scale}). */
   readonly min: Float64Array;
 
   private constructor(

@@ -240,6 +240,7 @@ export class SummaryWriter {
 export interface EventRecord {
   /** Seconds since the epoch. */
   wallTime: number;
+  /** The event's step (0 when absent). */
   step: number;
   /** Summary value tag, for scalar events. */
   tag?: string;

@@ -41,7 +41,9 @@ import { writeFileAtomic } from "../engine/nn/safetensors.ts";
 
 /** One epoch's record (losses are averages over the epoch's batches or validation samples). */
 export interface EpochRecord {
+  /** 0-based epoch index. */
   epoch: number;
+  /** Learning rate used in this epoch. */
   lr: number;
   /** Training loss parts, in the objective's order (first is the total). */
   train: number[];
@@ -51,6 +53,7 @@ export interface EpochRecord {
   valMetric?: number;
   /** Global gradient norm averaged over the epoch's steps (before clipping). */
   gradNorm: number;
+  /** Wall time of the epoch, validation included. */
   seconds: number;
   /** Objective used for this epoch. */
   objective: string;
@@ -58,11 +61,15 @@ export interface EpochRecord {
 
 /** Where a run's outputs go and how it reports. */
 export interface TrainOptions {
+  /** The engine to train on. */
   engine: Engine;
+  /** The settings (epochs, optimizer, schedule, model shape, split, seed). */
   config: ConditionerConfig;
+  /** The data, split and uploaded by the run. */
   dataset: ConditionerDataset;
   /** Run folder (created): checkpoints, config, scalers, TensorBoard, plot. */
   runDir: string;
+  /** The loss recipe for training and validation. */
   objective: Objective;
   /** TensorBoard log folder name inside runDir, and the tag names to use. */
   tensorboard: TensorBoardTags;
@@ -84,10 +91,13 @@ export interface TrainOptions {
 
 /** TensorBoard folder and tags (SimulGen-VAE's names differ between the two recipes). */
 export interface TensorBoardTags {
+  /** Log folder name inside the run folder. */
   dir: string;
-  /** Tag per objective part for training and validation, e.g. "LatentConditioner Loss/train". */
+  /** Tag per objective part for training, e.g. "LatentConditioner Loss/train"; "" = not logged. */
   train: string[];
+  /** Tag per objective part for validation; "" = not logged. */
   val: string[];
+  /** Tag of the learning rate. */
   lr: string;
 }
 
@@ -96,11 +106,17 @@ export type StopReason = "completed" | "interrupted" | "diverged" | "overfit";
 
 /** Summary of a run. */
 export interface TrainResult {
+  /** Every epoch's record, including earlier sessions' when resumed. */
   history: EpochRecord[];
+  /** Lowest validation loss (the total), or null when never validated. */
   bestVal: number | null;
+  /** 0-based epoch of {@link bestVal}, or null. */
   bestEpoch: number | null;
+  /** Why the loop ended. */
   stopReason: StopReason;
+  /** The run folder. */
   runDir: string;
+  /** The model with its last epoch's weights; the caller disposes it. */
   model: LatentConditionerImg;
 }
 

@@ -10,7 +10,9 @@ export interface DeviceOptions {
 
 /** The adapter and device an engine runs on. */
 export interface GpuContext {
+  /** The adapter the device was requested from. */
   adapter: GPUAdapter;
+  /** The device the engine runs on. */
   device: GPUDevice;
   /** Human-readable adapter description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   description: string;

@@ -28,7 +28,9 @@ export type TensorData = ArrayLike<number> | Float32Array | Int32Array | Uint32A
 
 /** Options for creating a tensor. */
 export interface TensorOptions {
+  /** Track gradients for this tensor (a leaf whose `.grad` `backward()` fills). Default false. */
   requiresGrad?: boolean;
+  /** Element type. Default "f32". */
   dtype?: DType;
 }
 
@@ -50,12 +52,17 @@ export type Keepable = Tensor | Keepable[] | { [key: string]: Keepable } | unkno
  * (an upload, a read) or when {@link flush} is called, so a training step costs one submit.
  */
 export class Engine {
+  /** The adapter and device the engine runs on, with the adapter's description. */
   readonly gpu: GpuContext;
+  /** The WebGPU device every buffer and kernel of this engine belongs to. */
   readonly device: GPUDevice;
+  /** @internal Size-bucketed buffer pool tensors draw their storage from. */
   readonly pool: BufferPool;
+  /** @internal Compiled kernels, by shader file, entry point and constants. */
   readonly kernels: KernelCache;
   /** False inside {@link noGrad}: ops record no graph. */
   gradEnabled = true;
+  /** Whether each dispatch runs in its own validation error scope ({@link EngineOptions}). */
   readonly validate: boolean;
   /** Dispatches recorded since the engine was created (for profiling). */
   dispatchCount = 0;

@@ -8,8 +8,11 @@ const CAPACITY = 1024;
 
 /** Total GPU time and call count per kernel. */
 export interface KernelTiming {
+  /** Kernel name. */
   kernel: string;
+  /** Dispatches timed. */
   calls: number;
+  /** Summed GPU time of those dispatches, in milliseconds. */
   totalMs: number;
 }
 
@@ -21,6 +24,7 @@ export class KernelProfiler {
   #pending: Promise<void>[] = [];
   #totals = new Map<string, { calls: number; ns: number }>();
 
+  /** Creates the query set; throws when `device` lacks the `timestamp-query` feature. */
   constructor(device: GPUDevice) {
     if (!device.features.has("timestamp-query")) {
       throw new Error("profiling needs the timestamp-query feature, which this adapter lacks");

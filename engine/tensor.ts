@@ -49,8 +49,11 @@ let nextId = 1;
 export class Tensor {
   /** Unique id, for debugging. */
   readonly id: number = nextId++;
+  /** The engine that owns this tensor's storage. */
   readonly engine: Engine;
+  /** Dimensions, outermost first; `[]` for a scalar. */
   readonly shape: readonly number[];
+  /** Element type. */
   readonly dtype: DType;
   /** Number of elements. */
   readonly size: number;
@@ -58,7 +61,10 @@ export class Tensor {
   requiresGrad: boolean;
   /** Accumulated gradient of a leaf after {@link Tensor.backward}. */
   grad: Tensor | null = null;
-  /** The op that produced this tensor (null for leaves and when no gradient was needed). */
+  /**
+   * @internal The op that produced this tensor (null for leaves and when no gradient was
+   * needed).
+   */
   node: GradNode | null = null;
   /**
    * @internal Preallocated gradient storage (a slice of an optimizer's packed gradient buffer):
@@ -164,6 +170,7 @@ export class Tensor {
     return s;
   }
 
+  /** A short description for debugging: id, shape, dtype and whether it requires grad. */
   toString(): string {
     return `Tensor(#${this.id}, ${fmtShape(this.shape)}, ${this.dtype}${
       this.requiresGrad ? ", requiresGrad" : ""

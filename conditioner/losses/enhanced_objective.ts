@@ -33,10 +33,16 @@ export const ENHANCED_PARTS = [
 export class EnhancedObjective implements Objective {
   readonly name: string;
   readonly parts: readonly string[] = ENHANCED_PARTS;
+  /** The loss settings. */
   readonly config: EnhancedLossConfig;
+  /** Feature networks of the perceptual loss; null when it is off or its weight is 0. */
   readonly perceptual: PerceptualFeatureNets | null;
   readonly #engine: Engine;
 
+  /**
+   * Builds the objective named `enhanced:<preset>`; the perceptual networks' seed is derived
+   * from `seed`.
+   */
   constructor(engine: Engine, config: EnhancedLossConfig, preset: string, seed = 0) {
     this.#engine = engine;
     this.config = config;

@@ -16,7 +16,9 @@ import { xavierUniform } from "../../engine/nn/init.ts";
 export interface PerceptualLoss {
   /** main + hier (the caller multiplies by perceptual_weight). */
   total: Tensor;
+  /** 1 - cosine similarity of the y1 features, averaged over the main networks. */
   main: Tensor;
+  /** The same for the rows of y2 and the hier networks. */
   hier: Tensor;
 }
 
@@ -32,10 +34,14 @@ export function hierWidth(h: number): number {
  * State names follow PyTorch: main_networks.{j}.{0,2,4}.weight/bias, hier_networks....
  */
 export class PerceptualFeatureNets extends Module {
+  /** Hidden width h of each main network (one network pair per entry). */
   readonly featureLayers: number[];
+  /** Networks on y1 (`main_networks`). */
   readonly mainNetworks: ModuleList<Sequential>;
+  /** Networks on the rows of y2 (`hier_networks`). */
   readonly hierNetworks: ModuleList<Sequential>;
 
+  /** Builds the frozen networks; throws unless every width is a positive integer. */
   constructor(e: Engine, featureLayers: number[], seed = 0) {
     super(e);
     if (featureLayers.length === 0 || featureLayers.some((h) => !Number.isInteger(h) || h < 1)) {

@@ -19,6 +19,7 @@ export interface KaimingOptions {
   mode?: "fanIn" | "fanOut";
   /** Gain; default sqrt(2) (ReLU), as `nonlinearity='relu'` in PyTorch. */
   gain?: number;
+  /** Seed of the GPU generator (default: the engine's next seed). */
   seed?: number;
 }
 

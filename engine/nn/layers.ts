@@ -11,16 +11,22 @@ import { Layer } from "./module.ts";
 import { kaimingUniform, ones, uniform } from "./init.ts";
 import { initialVectors, type SpectralState, spectralWeight } from "./spectral_norm.ts";
 
-type Pair = number | [number, number];
+/** A 2-D size given as one number for both dims or as [h, w]. */
+export type Pair = number | [number, number];
 
 /** A layer with a `weight` that spectral norm can wrap (Linear, Conv2d). */
 export abstract class WeightedLayer extends Layer {
   /** The raw weight (`weight`, or `weight_orig` under spectral norm). */
   weight: Tensor;
+  /** The bias [out], or null when the layer has none. */
   bias: Tensor | null;
-  /** Present when {@link spectralNorm} was applied. */
+  /** @internal Present when {@link spectralNorm} was applied. */
   spectral: SpectralState | null = null;
 
+  /**
+   * Registers `weight` (PyTorch's default kaiming-uniform init) and, when `bias`, a bias of
+   * `weightShape[0]` values (uniform in ±1/√fan_in). `seed` makes the init reproducible.
+   */
   constructor(engine: Engine, weightShape: number[], bias: boolean, seed?: number) {
     super(engine);
     this.weight = this.param("weight", engine.zeros(weightShape));
@@ -71,12 +77,15 @@ export function spectralNorm<T extends WeightedLayer>(
 
 /** Options for {@link Linear}. */
 export interface LinearOptions {
+  /** Add a learnable bias. Default true. */
   bias?: boolean;
+  /** Seed of the initial weights. */
   seed?: number;
 }
 
 /** torch.nn.Linear: weight [out, in], bias [out]. */
 export class Linear extends WeightedLayer {
+  /** Creates the layer with PyTorch's default initialisation. */
   constructor(
     engine: Engine,
     inFeatures: number,
@@ -85,6 +94,7 @@ export class Linear extends WeightedLayer {
   ) {
     super(engine, [outFeatures, inFeatures], options.bias ?? true, options.seed);
   }
+  /** x [..., in] -> [..., out]. */
   forward(x: Tensor): Tensor {
     return linear(x, this.effectiveWeight(), this.bias ?? undefined);
   }
@@ -92,17 +102,25 @@ export class Linear extends WeightedLayer {
 
 /** Options for the {@link Conv2d} layer. */
 export interface Conv2dLayerOptions {
+  /** Step of the kernel over the input. Default 1. */
   stride?: Pair;
+  /** Zero padding added on each side. Default 0. */
   padding?: Pair;
+  /** Spacing between kernel taps. Default 1. */
   dilation?: Pair;
+  /** Channel groups; both channel counts must be divisible by it. Default 1. */
   groups?: number;
+  /** Add a learnable bias. Default true. */
   bias?: boolean;
+  /** Seed of the initial weights. */
   seed?: number;
 }
 
 /** torch.nn.Conv2d: weight [out, in / groups, kh, kw]. */
 export class Conv2d extends WeightedLayer {
+  /** Stride, padding, dilation and groups, with defaults filled in. */
   readonly options: Required<Omit<Conv2dLayerOptions, "seed" | "bias">>;
+  /** Creates the layer with PyTorch's default initialisation. */
   constructor(
     engine: Engine,
     inChannels: number,
@@ -125,6 +143,7 @@ export class Conv2d extends WeightedLayer {
       groups,
     };
   }
+  /** x [B, in, H, W] -> [B, out, H', W']. */
   forward(x: Tensor): Tensor {
     return conv2d(x, this.effectiveWeight(), { bias: this.bias ?? undefined, ...this.options });
   }
@@ -132,6 +151,7 @@ export class Conv2d extends WeightedLayer {
 
 /** Options for the normalisation layers. */
 export interface NormOptions {
+  /** Added to the variance for numerical stability. Default 1e-5. */
   eps?: number;
   /** Learnable per-channel weight and bias. Default true. */
   affine?: boolean;
@@ -139,10 +159,15 @@ export interface NormOptions {
 
 /** torch.nn.GroupNorm. */
 export class GroupNorm extends Layer {
+  /** Number of channel groups normalised separately. */
   readonly groups: number;
+  /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** Per-channel scale (ones at init), or null without `affine`. */
   readonly weight: Tensor | null;
+  /** Per-channel shift (zeros at init), or null without `affine`. */
   readonly bias: Tensor | null;
+  /** Creates the layer; `channels` must be divisible by `groups`. */
   constructor(engine: Engine, groups: number, channels: number, options: NormOptions = {}) {
     super(engine);
     if (channels % groups) {
@@ -154,6 +179,7 @@ export class GroupNorm extends Layer {
     this.weight = affine ? this.param("weight", ones(engine.zeros([channels]))) : null;
     this.bias = affine ? this.param("bias", engine.zeros([channels])) : null;
   }
+  /** Normalises x [B, C, ...] over each group's channels and spatial positions. */
   forward(x: Tensor): Tensor {
     return groupNorm(x, this.groups, {
       weight: this.weight ?? undefined,
@@ -165,10 +191,15 @@ export class GroupNorm extends Layer {
 
 /** torch.nn.LayerNorm over the trailing `shape` dims. */
 export class LayerNorm extends Layer {
+  /** The trailing dims normalised over. */
   readonly shape: number[];
+  /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** Elementwise scale of `shape` (ones at init), or null without `affine`. */
   readonly weight: Tensor | null;
+  /** Elementwise shift of `shape` (zeros at init), or null without `affine`. */
   readonly bias: Tensor | null;
+  /** Creates the layer for trailing dims `shape` (a number means one dim). */
   constructor(engine: Engine, shape: number | number[], options: NormOptions = {}) {
     super(engine);
     this.shape = typeof shape === "number" ? [shape] : shape;
@@ -177,6 +208,7 @@ export class LayerNorm extends Layer {
     this.weight = affine ? this.param("weight", ones(engine.zeros(this.shape))) : null;
     this.bias = affine ? this.param("bias", engine.zeros(this.shape)) : null;
   }
+  /** Normalises x over its trailing `shape` dims. */
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.shape, {
       weight: this.weight ?? undefined,
@@ -188,12 +220,19 @@ export class LayerNorm extends Layer {
 
 /** torch.nn.BatchNorm2d with running statistics (momentum 0.1 by default). */
 export class BatchNorm2d extends Layer {
+  /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** Weight of the current batch in the running statistics' update. */
   readonly momentum: number;
+  /** Per-channel scale (ones at init), or null without `affine`. */
   readonly weight: Tensor | null;
+  /** Per-channel shift (zeros at init), or null without `affine`. */
   readonly bias: Tensor | null;
+  /** Running per-channel mean (buffer `running_mean`), used in eval mode. */
   readonly runningMean: Tensor;
+  /** Running per-channel variance (buffer `running_var`), used in eval mode. */
   readonly runningVar: Tensor;
+  /** Creates the layer for `channels` channels. */
   constructor(engine: Engine, channels: number, options: NormOptions & { momentum?: number } = {}) {
     super(engine);
     this.eps = options.eps ?? 1e-5;
@@ -204,6 +243,10 @@ export class BatchNorm2d extends Layer {
     this.runningMean = this.buffer("running_mean", engine.zeros([channels]));
     this.runningVar = this.buffer("running_var", engine.ones([channels]));
   }
+  /**
+   * Normalises x [B, C, H, W] per channel: with batch statistics (updating the running ones) in
+   * training mode, with the running statistics in eval mode.
+   */
   forward(x: Tensor): Tensor {
     return batchNorm2d(x, {
       runningMean: this.runningMean,
@@ -217,7 +260,7 @@ export class BatchNorm2d extends Layer {
   }
 }
 
-/** Wraps a function of one tensor as a parameterless layer. */
+/** @internal Wraps a function of one tensor as a parameterless layer. */
 class Fn extends Layer {
   readonly fn: (x: Tensor) => Tensor;
   constructor(engine: Engine, fn: (x: Tensor) => Tensor) {
@@ -231,42 +274,49 @@ class Fn extends Layer {
 
 /** torch.nn.SiLU */
 export class SiLU extends Fn {
+  /** Creates the layer (it has no parameters). */
   constructor(engine: Engine) {
     super(engine, silu);
   }
 }
 /** torch.nn.ReLU */
 export class ReLU extends Fn {
+  /** Creates the layer (it has no parameters). */
   constructor(engine: Engine) {
     super(engine, relu);
   }
 }
 /** torch.nn.GELU */
 export class GELU extends Fn {
+  /** Creates the layer (it has no parameters). */
   constructor(engine: Engine) {
     super(engine, gelu);
   }
 }
 /** torch.nn.Tanh */
 export class Tanh extends Fn {
+  /** Creates the layer (it has no parameters). */
   constructor(engine: Engine) {
     super(engine, tanh);
   }
 }
 /** torch.nn.Sigmoid */
 export class Sigmoid extends Fn {
+  /** Creates the layer (it has no parameters). */
   constructor(engine: Engine) {
     super(engine, sigmoid);
   }
 }
 /** torch.nn.Flatten (from dim 1). */
 export class Flatten extends Fn {
+  /** Creates the layer (it has no parameters). */
   constructor(engine: Engine) {
     super(engine, (x) => flatten(x, 1));
   }
 }
 /** torch.nn.AdaptiveAvgPool2d */
 export class AdaptiveAvgPool2d extends Fn {
+  /** Creates the layer for output size `size` ([h, w], or one number for both). */
   constructor(engine: Engine, size: Pair) {
     super(engine, (x) => adaptiveAvgPool2d(x, size));
   }

@@ -4,6 +4,7 @@ import type { Tensor } from "../tensor.ts";
 
 /** Base class of layers and models. Subclasses register state in their constructor. */
 export abstract class Module {
+  /** The engine the module's tensors live on. */
   readonly engine: Engine;
   /** Training mode (dropout active, batch statistics, spectral-norm power iteration). */
   training = true;
@@ -11,6 +12,7 @@ export abstract class Module {
   #buffers = new Map<string, Tensor>();
   #children = new Map<string, Module>();
 
+  /** Creates an empty module; subclasses register their state after calling it. */
   constructor(engine: Engine) {
     this.engine = engine;
   }
@@ -106,17 +108,21 @@ export abstract class Module {
 
 /** A module with a single-tensor forward. */
 export abstract class Layer extends Module {
+  /** Computes the layer's output for `x`. */
   abstract forward(x: Tensor): Tensor;
 }
 
 /** Runs layers in order; children are named "0", "1", ... like torch.nn.Sequential. */
 export class Sequential extends Layer {
+  /** The layers, in the order they run. */
   readonly layers: Layer[];
+  /** Registers `layers` as children "0", "1", .... */
   constructor(engine: Engine, layers: Layer[]) {
     super(engine);
     this.layers = layers;
     layers.forEach((l, i) => this.child(String(i), l));
   }
+  /** Feeds `x` through every layer in turn. */
   forward(x: Tensor): Tensor {
     let h = x;
     for (const l of this.layers) h = l.forward(h);
@@ -126,7 +132,9 @@ export class Sequential extends Layer {
 
 /** Holds modules under "0", "1", ... without a forward of its own (torch.nn.ModuleList). */
 export class ModuleList<M extends Module = Module> extends Module {
+  /** The modules, in order. */
   readonly items: M[];
+  /** Registers `items` as children "0", "1", .... */
   constructor(engine: Engine, items: M[]) {
     super(engine);
     this.items = items;

@@ -10,13 +10,17 @@ import { fmtShape } from "../tensor.ts";
 
 /** A CPU tensor from a safetensors file. */
 export interface HostTensor {
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** The values in C (row-major) order, converted to f32. */
   data: Float32Array;
 }
 
 /** Parsed file: tensors by name, plus the string metadata. */
 export interface SafetensorsFile {
+  /** Tensors by name, in the file's header order. */
   tensors: Map<string, HostTensor>;
+  /** The header's `__metadata__` strings ({} when absent). */
   metadata: Record<string, string>;
 }
 

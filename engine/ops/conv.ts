@@ -8,9 +8,13 @@ import { sum, sumRows } from "./reduce.ts";
 export interface Conv2dOptions {
   /** [Cout] added to every output position. */
   bias?: Tensor | null;
+  /** Step of the kernel over the input. Default 1. */
   stride?: number | readonly [number, number];
+  /** Zero padding added on each side. Default 0. */
   padding?: number | readonly [number, number];
+  /** Spacing between kernel taps. Default 1. */
   dilation?: number | readonly [number, number];
+  /** Channel groups; Cin and Cout must be divisible by it. Default 1. */
   groups?: number;
 }
 

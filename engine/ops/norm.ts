@@ -349,8 +349,11 @@ function checkEps(op: string, eps: number): void {
 
 /** Options of {@link groupNorm}. */
 export interface GroupNormOptions {
+  /** Per-channel scale [C]. */
   weight?: Tensor;
+  /** Per-channel shift [C]. */
   bias?: Tensor;
+  /** Added to the variance for numerical stability. Default 1e-5. */
   eps?: number;
 }
 
@@ -406,8 +409,11 @@ export function groupNorm(x: Tensor, groups: number, options: GroupNormOptions =
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
+  /** Elementwise scale of the normalised shape. */
   weight?: Tensor;
+  /** Elementwise shift of the normalised shape. */
   bias?: Tensor;
+  /** Added to the variance for numerical stability. Default 1e-5. */
   eps?: number;
 }
 
@@ -473,10 +479,15 @@ export interface BatchNormOptions {
   runningMean?: Tensor;
   /** Running variance [C]; updated in place (with the unbiased batch variance) when training. */
   runningVar?: Tensor;
+  /** Per-channel scale [C]. */
   weight?: Tensor;
+  /** Per-channel shift [C]. */
   bias?: Tensor;
+  /** Use batch statistics (true, the default) or the running ones (false; both needed then). */
   training?: boolean;
+  /** Weight of the batch statistics in the running-statistics update. Default 0.1. */
   momentum?: number;
+  /** Added to the variance for numerical stability. Default 1e-5. */
   eps?: number;
 }
 

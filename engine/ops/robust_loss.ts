@@ -6,8 +6,11 @@ import { reshape, slice } from "./layout.ts";
 
 /** Weights of {@link robustLoss}. */
 export interface RobustLossWeights {
+  /** Weight of the MSE term of each pair. */
   mse: number;
+  /** Weight of the L1 (mean absolute error) term of each pair. */
   mae: number;
+  /** Weight of the SmoothL1 term of each pair. */
   huber: number;
   /** SmoothL1 threshold. */
   beta: number;

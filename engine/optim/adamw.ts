@@ -5,9 +5,13 @@ import { ParamPack } from "./pack.ts";
 
 /** Options for {@link AdamW}; defaults are PyTorch's. */
 export interface AdamWOptions {
+  /** Learning rate. Default 1e-3. */
   lr?: number;
+  /** Decay rates of the first and second moment averages. Default [0.9, 0.999]. */
   betas?: [number, number];
+  /** Added to the denominator for numerical stability. Default 1e-8. */
   eps?: number;
+  /** Decoupled weight decay coefficient. Default 1e-2. */
   weightDecay?: number;
 }
 
@@ -16,16 +20,27 @@ export interface AdamWOptions {
  * buffers) into single GPU buffers, so `step()` is one dispatch whatever the model's size.
  */
 export class AdamW {
+  /** @internal The packed parameters, gradients and offsets. */
   readonly pack: ParamPack;
+  /** Learning rate of the next step (set it to apply a schedule). */
   lr: number;
+  /** Decay rates of the first and second moment averages. */
   readonly betas: [number, number];
+  /** Added to the denominator for numerical stability. */
   readonly eps: number;
+  /** Decoupled weight decay coefficient. */
   readonly weightDecay: number;
   /** Number of steps taken (PyTorch's `state['step']`). */
   stepCount = 0;
+  /** First moments of all parameters, packed like their values. */
   readonly expAvg: Tensor;
+  /** Second moments of all parameters, packed like their values. */
   readonly expAvgSq: Tensor;
 
+  /**
+   * Packs `params` (leaf f32 tensors not owned by another optimizer) and zeroes both moments.
+   * Throws on an invalid lr or betas.
+   */
   constructor(params: Tensor[], options: AdamWOptions = {}) {
     this.lr = options.lr ?? 1e-3;
     this.betas = options.betas ?? [0.9, 0.999];

@@ -2,6 +2,7 @@
 
 /** A schedule: the learning rate to use in a given epoch (0-based). */
 export interface LrSchedule {
+  /** The learning rate for `epoch` (0-based). */
   lrAt(epoch: number): number;
 }
 

@@ -11,9 +11,12 @@ export interface SGDOptions {
 
 /** p ← p − lr · p.grad for every parameter that has a gradient. */
 export class SGD {
+  /** The parameters it updates. */
   readonly params: Tensor[];
+  /** Learning rate of the next step. */
   lr: number;
 
+  /** Throws unless `options.lr` > 0. */
   constructor(params: Tensor[], options: SGDOptions) {
     if (!(options.lr > 0)) throw new Error(`SGD: lr must be > 0, got ${options.lr}`);
     this.params = params;
