@@ -343,9 +343,9 @@ export class Engine {
     pass.dispatchWorkgroups(x, y, z);
     if (this.validate) {
       this.#errors.push(this.device.popErrorScope());
-      this.#errorKernels.push(kernel.name);
+      this.#errorKernels.push(`${kernel.name} (${kernel.file})`);
     }
-    this.#dispatchesInFlight.push(kernel.name);
+    this.#dispatchesInFlight.push(`${kernel.name} (${kernel.file})`);
     this.dispatchCount++;
   }
 

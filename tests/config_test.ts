@@ -176,9 +176,11 @@ Deno.test("config: demo file", () => {
     filters: [8, 16, 32, 64],
     imageSize: 64,
     valEvery: 5,
+    warmupEpochs: 3,
   };
   assert.deepEqual(config, expected);
   assert.equal(sources.valEvery, `${path}:17`);
+  assert.equal(sources.warmupEpochs, `${path}:18`);
   assert.equal(sources.gradClip, "default");
 });
 

@@ -187,7 +187,7 @@ Deno.test("a WGSL validation error names the kernel", opts, async () => {
     { n: 8 },
     [1],
   );
-  await assert.rejects(() => e.sync(), /elementwise:binary_same/);
+  await assert.rejects(() => e.sync(), /elementwise:binary_same.*shaders\/elementwise\.wgsl/);
 });
 
 Deno.test("engine: teardown", opts, () => {
