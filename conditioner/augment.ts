@@ -46,6 +46,7 @@
 import type { Engine } from "../engine/engine.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { fmtShape } from "../engine/tensor.ts";
+import { mulberry32 } from "./batches.ts";
 import { clone } from "../engine/ops/layout.ts";
 
 /** Probabilities of the augmentation decisions (see the module documentation). */
@@ -218,18 +219,6 @@ export function decisionSeed(seed: number, epoch: number, step: number): number 
   let h = fmix32((seed ^ 0x6a09e667) >>> 0);
   h = fmix32((h ^ fmix32((epoch + 0x3c6ef372) >>> 0)) >>> 0);
   return fmix32((h + fmix32((step ^ 0xa54ff53a) >>> 0)) >>> 0);
-}
-
-/** A uniform [0, 1) generator (mulberry32) from a 32-bit state. */
-export function mulberry32(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function standardNormal(rand: () => number): number {

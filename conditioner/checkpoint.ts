@@ -101,3 +101,13 @@ export async function loadResumable(
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n"));
 }
+
+/** True when `path` exists. */
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

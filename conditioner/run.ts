@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
 import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+import { fileExists } from "./checkpoint.ts";
 import type { ConditionerConfig } from "./config.ts";
 import type { ConditionerDataset } from "./data.ts";
 import { ENHANCED_PARTS, EnhancedObjective } from "./losses/enhanced_objective.ts";
@@ -171,7 +172,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     fallback = { epoch: NaN, reason: `${(e as Error).message}` };
   }
   if (fallback) {
-    const resumable = await exists(join(o.runDir, "checkpoint_last.safetensors"));
+    const resumable = await fileExists(join(o.runDir, "checkpoint_last.safetensors"));
     log(
       `Enhanced training failed (${fallback.reason}); continuing with the original recipe ` +
         (resumable ? "from the last checkpoint." : "from the start (no checkpoint yet)."),
@@ -190,13 +191,4 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   const npz = writeNpz(metricsArrays(history, fallback ? fallback.epoch : null));
   await writeFileAtomic(join(o.runDir, METRICS_FILE), npz);
   return { ...result!, fallback };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -14,6 +14,7 @@ import { clipGradNorm } from "../engine/optim/clip.ts";
 import { warmupCosineLr } from "../engine/optim/schedule.ts";
 import { Augmenter } from "./augment.ts";
 import {
+  fileExists,
   loadResumable,
   RUN_FILES,
   type RunState,
@@ -309,7 +310,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         );
         break;
       }
-      const hasCheckpoint = await exists(join(runDir, RUN_FILES.resume));
+      const hasCheckpoint = await fileExists(join(runDir, RUN_FILES.resume));
       if (!hasCheckpoint) {
         stopReason = "diverged";
         log(
@@ -425,13 +426,4 @@ async function writePlot(
     yLabel: "loss",
   });
   await writeFileAtomic(join(runDir, "loss_curves.svg"), new TextEncoder().encode(svg));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -12,12 +12,11 @@ import {
   type AugmentOptions,
   decideAugmentation,
   describeAugmentation,
-  mulberry32,
   resolveAugmentConfig,
   sampleBeta,
   samplePermutation,
 } from "../conditioner/augment.ts";
-import { assertClose } from "./helpers.ts";
+import { assertClose, mulberry32 } from "./helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 

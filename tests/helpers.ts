@@ -110,17 +110,8 @@ export function assertClose(
   );
 }
 
-/** A seeded uniform [0, 1) generator (mulberry32): deterministic test data on the CPU. */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "../conditioner/batches.ts";
+import { mulberry32 } from "../conditioner/batches.ts";
 
 /** `n` standard normal float32 values (Box–Muller over {@link mulberry32}), times `scale`. */
 export function randnArray(n: number, seed: number, scale = 1, offset = 0): Float32Array {
