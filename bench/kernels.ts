@@ -230,8 +230,8 @@ export function kernelCases(e: Engine, plan: BenchPlan): { id: string; make: () 
     }
   }
   for (const { shape, groups } of groupNormShapes(FULL_MODEL)) {
-    const r = { id: `groupnorm [${shape.join(",")}] G${groups}` };
-    cases.push({ id: r.id, make: () => groupNormRunner(e, shape, groups) });
+    const id = `groupnorm [${shape.join(",")}] G${groups}`;
+    cases.push({ id, make: () => groupNormRunner(e, shape, groups) });
   }
   const sn = spectralShapes(FULL_MODEL);
   const biggest = sn.reduce((a, b) => (a[0] * a[1] >= b[0] * b[1] ? a : b));

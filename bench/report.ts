@@ -4,7 +4,7 @@
  */
 import type { BenchReport } from "./run.ts";
 import type { PeerName } from "./peers.ts";
-import { REFERENCE_CONV } from "./shapes.ts";
+import { convLabel, REFERENCE_CONV } from "./shapes.ts";
 import { fmt } from "./timing.ts";
 
 /** A peer's entry in a row. */
@@ -20,7 +20,10 @@ export interface Row {
   section: string;
   id: string;
   label: string;
+  /** Our time: GPU kernel time for kernel cases (when timestamps exist), else wall time. */
   ms: number;
+  /** Our wall time including one sync, what the peers' times are compared with. */
+  wallMs: number;
   /** Our rate, with its unit (GFLOP/s, GB/s or samples/s). */
   rate: string;
   peers: Partial<Record<PeerName, PeerCell>>;
@@ -36,7 +39,11 @@ export interface TargetCheck {
 
 const PEERS: PeerName[] = ["torch", "tfjs"];
 
-function peerCells(r: BenchReport, id: string, ours: number): Partial<Record<PeerName, PeerCell>> {
+function peerCells(
+  r: BenchReport,
+  id: string,
+  ours: number,
+): Partial<Record<PeerName, PeerCell>> {
   const cells: Partial<Record<PeerName, PeerCell>> = {};
   for (const p of PEERS) {
     const c = r.peers[p]?.cases[id];
@@ -60,8 +67,9 @@ export function rows(r: BenchReport): Row[] {
       id: k.id,
       label: k.label,
       ms: k.timing.ms,
+      wallMs: k.timing.wallMs,
       rate,
-      peers: peerCells(r, k.id, k.timing.ms),
+      peers: peerCells(r, k.id, k.timing.wallMs),
     });
   }
   for (const s of r.stacks) {
@@ -70,6 +78,7 @@ export function rows(r: BenchReport): Row[] {
       id: s.id,
       label: `convs+linears+SiLU fwd+bwd, batch ${s.batch} @${s.imageSize}px`,
       ms: s.timing.ms,
+      wallMs: s.timing.ms,
       rate: `${fmt(s.samplesPerS)} samples/s (${fmt(s.gflops)} GFLOP/s)`,
       peers: peerCells(r, s.id, s.timing.ms),
     });
@@ -82,6 +91,7 @@ export function rows(r: BenchReport): Row[] {
         s.filters.join(" ")
       }, batch ${s.batch} @${s.imageSize}px`,
       ms: s.ms,
+      wallMs: s.ms,
       rate: `${fmt(s.samplesPerS)} samples/s, ${fmt(s.epochS)} s/epoch, peak ${
         fmt(s.peakBytes / 2 ** 20)
       } MiB`,
@@ -184,18 +194,50 @@ function table(header: string[], body: string[][], right: boolean[]): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
+/** A model's conv layers by total kernel time (fwd + dx + dw, times the layers of each shape). */
+export interface LayerCost {
+  layers: string[];
+  shape: string;
+  fwd: number;
+  dx: number;
+  dw: number;
+  /** (fwd + dx + dw) x number of layers, ms. */
+  total: number;
+  share: number;
+}
+
+/** Per-layer conv cost of the configuration tagged `tag` ("full" or "demo"), slowest first. */
+export function convLayerCosts(r: BenchReport, tag: string): LayerCost[] {
+  const ms = (id: string) => r.kernels.find((k) => k.id === id)?.timing.ms ?? 0;
+  const out = r.plan.conv.filter((c) => c.id.startsWith(`${tag} `)).map((c) => {
+    const [fwd, dx, dw] = ["fwd", "dx", "dw"].map((d) => ms(`conv ${c.id} ${d}`));
+    return {
+      layers: c.layers,
+      shape: convLabel(c),
+      fwd,
+      dx,
+      dw,
+      total: (fwd + dx + dw) * c.layers.length,
+      share: 0,
+    };
+  }).filter((l) => l.total > 0);
+  const sum = out.reduce((a, l) => a + l.total, 0);
+  for (const l of out) l.share = l.total / sum;
+  return out.sort((a, b) => b.total - a.total);
+}
+
 /** The report as text: machine, table, targets, notes. */
 export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const peers = PEERS.filter((p) => r.peers[p]);
-  const header = ["case", "shape", "ours ms", "ours rate"];
-  const right = [false, false, true, false];
+  const header = ["case", "shape", "ours ms", "ours rate", "ours wall"];
+  const right = [false, false, true, false, true];
   for (const p of peers) {
     header.push(`${p} ms`, `${p}/ours`);
     right.push(true, true);
   }
   const body = rows(r).map((row) => {
-    const cells = [row.id, row.label, fmt(row.ms), row.rate];
+    const cells = [row.id, row.label, fmt(row.ms), row.rate, fmt(row.wallMs)];
     for (const p of peers) {
       const c = row.peers[p];
       cells.push(c ? fmt(c.ms) : "-", c ? `${fmt(c.ratio)}${c.note ? "*" : ""}` : "-");
@@ -214,9 +256,11 @@ export function formatReport(r: BenchReport): string {
     "",
     table(header, body, right),
     "",
-    "Ratios are peer time / our time (> 1: ours is faster). * = the peer's result is flagged (see JSON).",
-    "Kernel times are medians of GPU timestamp sums when the adapter has timestamps, else wall time;",
-    "stack and step times are wall times of a whole pass including submission and one sync.",
+    "ours ms: median of the GPU timestamp sums of one run for kernel cases (wall time without",
+    "timestamps), wall time of a whole pass (submission + GPU + one sync) for stack and step; rates",
+    "use it. ours wall: wall time of one run including one sync (>= 11 ms on llvmpipe). Peer times",
+    "are wall times; ratios are peer time / ours wall (> 1: ours is faster). * = the peer's note in",
+    "the JSON applies (run at a smaller batch and scaled, or a result flagged wrong).",
   ];
   for (const p of peers) {
     const pr = r.peers[p]!;
@@ -242,6 +286,24 @@ export function formatReport(r: BenchReport): string {
         `  ${k.kernel.padEnd(32)} ${fmt(k.ms).padStart(8)} ms  ${
           fmt(100 * k.share, 2).padStart(4)
         }%  ${k.calls} calls`,
+      );
+    }
+  }
+  const layers = convLayerCosts(r, "full");
+  const ms = (v: number) => (v ? fmt(v) : "-").padStart(6);
+  if (layers.length) {
+    const sum = layers.reduce((a, l) => a + l.total, 0);
+    lines.push(
+      "",
+      `Full model convs by layer (kernel ms from the table; one training step runs each once): ${
+        fmt(sum)
+      } ms in all`,
+    );
+    for (const l of layers) {
+      lines.push(
+        `  ${l.layers.join("+").padEnd(12)} ${l.shape.padEnd(28)} fwd ${ms(l.fwd)}  dx ${
+          ms(l.dx)
+        }  dw ${ms(l.dw)}  ${fmt(100 * l.share, 2).padStart(3)}%`,
       );
     }
   }

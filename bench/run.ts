@@ -119,8 +119,11 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const withPeers = options.peers ?? true;
   const objective = options.objective ?? "original";
   const plan = makePlan(quick);
+  const probe = await Engine.create({ seed: 0 });
+  const machine = await machineInfo(probe);
+  probe.destroy();
   const report: BenchReport = {
-    machine: undefined as unknown as MachineInfo,
+    machine,
     options: { quick, sections, peers: withPeers, objective },
     plan,
     kernels: [],
@@ -130,9 +133,6 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
     load: [],
     seconds: 0,
   };
-  const probe = await Engine.create({ seed: 0 });
-  report.machine = await machineInfo(probe);
-  probe.destroy();
   log(
     `Machine: ${report.machine.adapter}; CPU ${report.machine.cpu} x${report.machine.cpuCores}; ` +
       `load ${loadavg().join(" ")}`,

@@ -40,10 +40,16 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Runs shorter than this get up to {@link SHORT_CASE_FACTOR} x maxReps (noise is larger). */
+export const SHORT_CASE_MS = 100;
+/** See {@link SHORT_CASE_MS}. */
+export const SHORT_CASE_FACTOR = 5;
+
 /** Number of timed runs for a case whose warm-up took `warmupMs`. */
 export function repsFor(warmupMs: number, policy: RepPolicy): number {
   const fit = Math.floor((policy.budgetS * 1000) / Math.max(warmupMs, 1e-3));
-  return Math.max(policy.minReps ?? 1, Math.min(policy.maxReps, fit));
+  const max = policy.maxReps * (warmupMs < SHORT_CASE_MS ? SHORT_CASE_FACTOR : 1);
+  return Math.max(policy.minReps ?? 1, Math.min(max, fit));
 }
 
 /** Sum of the kernel times of a profiler report, optionally only the kernels `keep` accepts. */

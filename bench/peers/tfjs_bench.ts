@@ -3,16 +3,20 @@
  *
  *     deno run -A --no-lock bench/peers/tfjs_bench.ts --plan plan.json [--only kernels,stack]
  *
- * Runs the plan's matmuls, convolutions (forward tf.conv2d, input gradient Conv2DBackpropInput,
- * weight gradient Conv2DBackpropFilter, in TF.js's native NHWC layout) and conv stack (forward
- * + backward through tf.variableGrads) on TF.js's WebGPU backend over Deno's WebGPU, and prints
- * one JSON object on stdout (progress on stderr). Each run is synchronised with the backend's
- * queue (end the pass, `submitQueue`, `onSubmittedWorkDone`), so times are wall times including submission.
+ * Runs the plan's matmuls, convolutions (forward tf.conv2d, input gradient Conv2DBackpropInput
+ * via tf.conv2dTranspose, weight gradient Conv2DBackpropFilter, in TF.js's native NHWC layout)
+ * and conv stack (forward + backward through tf.variableGrads) on TF.js's WebGPU backend over
+ * Deno's WebGPU, and prints one JSON object on stdout (progress on stderr). Each run is
+ * synchronised like TF.js's own reads (end the pass, `submitQueue`, `onSubmittedWorkDone`), so
+ * times are wall times including submission.
  *
- * llvmpipe stops any shader loop after 65535 iterations per invocation; TF.js's weight-gradient
- * shader loops over batch x OH x OW per output, so where that exceeds 65535 its result is
- * silently truncated (and its time too short). Each conv weight-gradient case is therefore
- * checked on known inputs and flagged `truncated` when wrong.
+ * On llvmpipe TF.js's convolutions are slow enough (its weight gradient runs at ~0.1 GFLOP/s) that
+ * conv cases and the stack are run at a smaller batch when the full one would take too long, and
+ * their times scaled linearly to the full batch (noted per case; work and time grow linearly
+ * with the batch there). The weight gradient is also never run above the loop limit: llvmpipe
+ * stops any shader loop after 65535 iterations per invocation, and TF.js's weight-gradient shader
+ * loops over N x OH x OW per output, so past that its result is silently wrong and its time too
+ * short. Each such case is checked on known inputs at the full batch and flagged.
  */
 // Full npm: specifiers until deno.json maps "@tensorflow/tfjs-core" and "@tensorflow/tfjs-backend-webgpu".
 // deno-lint-ignore no-import-prefix
@@ -223,7 +227,9 @@ async function main(): Promise<void> {
     minReps = 1,
   ): Promise<CaseResult> => {
     const warmupMs = await once(fn);
-    const reps = Math.max(minReps, Math.min(plan.maxReps, Math.floor((budgetS * 1000) / warmupMs)));
+    // Short runs get more repetitions (their noise is larger), as bench/timing.ts does.
+    const cap = plan.maxReps * (warmupMs < 100 ? 5 : 1);
+    const reps = Math.max(minReps, Math.min(cap, Math.floor((budgetS * 1000) / warmupMs)));
     const samples: number[] = [];
     for (let i = 0; i < reps; i++) samples.push(await once(fn));
     return { ms: median(samples), samples, warmupMs, method: "wall" };
@@ -293,10 +299,9 @@ async function main(): Promise<void> {
     const s = setup(nb);
     try {
       if (nb !== 1 && t1 * nb <= (budgetS * 1000) / 2) await once(s.fn);
-      const reps = Math.max(
-        minReps,
-        Math.min(plan.maxReps, Math.floor((budgetS * 1000) / (t1 * nb))),
-      );
+      const est = t1 * nb;
+      const cap = plan.maxReps * (est < 100 ? 5 : 1);
+      const reps = Math.max(minReps, Math.min(cap, Math.floor((budgetS * 1000) / est)));
       const scale = batch / nb;
       const samples: number[] = [];
       for (let i = 0; i < reps; i++) samples.push(scale * await once(s.fn));

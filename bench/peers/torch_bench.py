@@ -38,7 +38,9 @@ def timed(fn, budget_s, max_reps, min_reps=1, warmups=1):
         t0 = time.perf_counter()
         fn()
         warm = time.perf_counter() - t0
-    reps = max(min_reps, min(max_reps, int(budget_s / max(warm, 1e-6))))
+    # Short runs get more repetitions (their noise is larger), as bench/timing.ts does.
+    cap = max_reps * (5 if warm < 0.1 else 1)
+    reps = max(min_reps, min(cap, int(budget_s / max(warm, 1e-6))))
     samples = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -195,7 +197,6 @@ def main():
             "python": platform.python_version(),
             "threads": torch.get_num_threads(),
             "mkldnn": bool(torch.backends.mkldnn.is_available()),
-            "blas": "see torch.__config__.show()",
         },
         "cases": cases,
     }
