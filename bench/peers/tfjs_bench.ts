@@ -19,8 +19,7 @@
  * short. Each such case is checked on known inputs at the full batch and flagged.
  */
 // Full npm: specifiers until deno.json maps "@tensorflow/tfjs-core" and "@tensorflow/tfjs-backend-webgpu".
-// deno-lint-ignore no-import-prefix
-import type * as TF from "npm:@tensorflow/tfjs-core@4.22.0";
+import type * as TF from "@tensorflow/tfjs-core";
 
 interface ConvCase {
   id: string;
@@ -177,10 +176,8 @@ async function main(): Promise<void> {
   const sections = new Set(only.split(","));
   const plan: Plan = JSON.parse(await Deno.readTextFile(planPath));
 
-  // deno-lint-ignore no-import-prefix
-  const tf: typeof TF = await import("npm:@tensorflow/tfjs-core@4.22.0");
-  // deno-lint-ignore no-import-prefix
-  await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  const tf: typeof TF = await import("@tensorflow/tfjs-core");
+  await import("@tensorflow/tfjs-backend-webgpu");
   registerGradients(tf);
   let ok = false;
   let why = "";
