@@ -3,11 +3,8 @@ import type { Command } from "@commander-js/extra-typings";
 import { CONDITIONER_KEYS, flagOf, type SettingName } from "../conditioner/config_keys.ts";
 import type { ConfigOverrides } from "../conditioner/config.ts";
 
-/** Flag names that read better than the generated ones. */
-const FLAG_NAMES: Partial<Record<SettingName, string>> = { nEpoch: "--epochs" };
-
 function flag(field: SettingName): string {
-  return FLAG_NAMES[field] ?? flagOf(field);
+  return flagOf(field);
 }
 
 function optionKey(flagName: string): string {

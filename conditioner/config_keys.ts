@@ -415,8 +415,9 @@ export const SPEC_BY_KEY: ReadonlyMap<string, KeySpec> = new Map(
   CONDITIONER_KEYS.map((spec) => [spec.key, spec]),
 );
 
-/** The command-line option of a flat setting: `--` plus the name in kebab case (`--batch-size`). */
+/** The command-line option of a flat setting: `--` plus the name in kebab case (`--batch-size`), and `--epochs` for nEpoch. */
 export function flagOf(field: SettingName): string {
+  if (field === "nEpoch") return "--epochs";
   return "--" + field.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 }
 

@@ -107,7 +107,7 @@ export type StopReason = "completed" | "interrupted" | "diverged" | "overfit";
 
 /** Summary of a run. */
 export interface TrainResult {
-  /** Every epoch's record, including earlier sessions' when resumed. */
+  /** Every epoch's record, including those of the runs it resumed. */
   history: EpochRecord[];
   /** Lowest validation loss (the total), or null when never validated. */
   bestVal: number | null;

@@ -317,7 +317,7 @@ Deno.test("config: command line overrides file overrides defaults, with sources"
   const cliErrors: [Record<string, unknown>, string][] = [
     [{ lr: -1 }, "command line: option '--lr': must be > 0 (got '-1')"],
     [{ batchSize: "abc" }, "command line: option '--batch-size': expected an integer (got 'abc')"],
-    [{ nEpoch: 5.5 }, "command line: option '--n-epoch': expected an integer (got '5.5')"],
+    [{ nEpoch: 5.5 }, "command line: option '--epochs': expected an integer (got '5.5')"],
     [
       { valFraction: 0 },
       "command line: option '--val-fraction': must be between 0 and 1 (exclusive) (got '0')",
