@@ -30,6 +30,7 @@ export function trainCommand(): Command {
       "run folder for checkpoints, TensorBoard logs and plots (default: runs/<data folder name>)",
     )
     .option("--resume", "continue the run in --out from its last checkpoint")
+    .option("--plot", "write loss_curves.svg in the run folder (the default)")
     .option("--no-plot", "do not write loss_curves.svg")
     .option("--no-progress", "no progress bar within epochs");
   addSettingOptions(cmd as unknown as Command<[], Record<string, unknown>>);
@@ -43,7 +44,7 @@ interface TrainFlags {
   condition?: string;
   out?: string;
   resume?: boolean;
-  plot: boolean;
+  plot?: boolean;
   progress: boolean;
 }
 
@@ -121,7 +122,7 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
       dataset,
       runDir,
       resume: flags.resume ?? false,
-      plot: flags.plot,
+      plot: flags.plot ?? true,
       shouldStop: () => stopRequests > 0,
       onBatch: bar
         ? (done, total) => {
