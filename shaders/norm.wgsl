@@ -57,6 +57,9 @@ struct Params {
 @group(0) @binding(10) var<storage, read> bstats: array<f32>;
 @group(0) @binding(11) var<storage, read_write> run_mean: array<f32>;
 @group(0) @binding(12) var<storage, read_write> run_var: array<f32>;
+@group(0) @binding(13) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(15) var<storage, read_write> dst4: array<vec4<f32>>;
 
 var<workgroup> red: array<vec2<f32>, NT>;
 var<workgroup> red_out: vec2<f32>;
@@ -401,4 +404,136 @@ fn inv_std(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let k = thread_index(wid, nwg, lid);
   if (k >= params.groups) { return; }
   dst[k] = 1.0 / sqrt(stats[k] + params.eps);
+}
+
+// Contiguous groups (group norm; batch norm with N = 1): group k is the flat range
+// [k m, (k + 1) m), enumerated as outer channels of `inner` elements each. The TS side passes
+// inner and base_stride (= m) in units of vec4 (inner % 4 == 0, so a vec4 never straddles two
+// channels). One thread per group, no shared memory or barriers (both are slow on llvmpipe),
+// GT groups per workgroup. Long sums are two-level (chunks of GC vec4s). Per-thread loop trips:
+// about 3 m / 4 + 2 m / (4 GC) + outer (forward), 2 m / 4 + m / (4 GC) + 2 outer (backward).
+
+fn gn_thread(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
+  return workgroup_linear(wid, nwg) * GT + lid.x;
+}
+
+// Affine index of channel o of group k.
+fn gn_channel(k: u32, o: u32) -> u32 {
+  return (k % params.aff_mod) * params.aff_k + o * params.aff_o;
+}
+
+@compute @workgroup_size(GT)
+fn gn_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = gn_thread(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  let begin = k * params.base_stride;
+  let end = begin + params.base_stride;
+  // Two-level sums (chunks of GC vec4s) keep the rounding error of long serial sums small.
+  var acc = vec4<f32>(0.0);
+  for (var c0 = begin; c0 < end; c0 += GC) {
+    let ce = min(c0 + GC, end);
+    var pa = vec4<f32>(0.0);
+    for (var j = c0; j < ce; j++) {
+      pa += src4[j];
+    }
+    acc += pa;
+  }
+  let mean = ((acc.x + acc.y) + (acc.z + acc.w)) * params.inv_m;
+  var sq = vec4<f32>(0.0);
+  for (var c0 = begin; c0 < end; c0 += GC) {
+    let ce = min(c0 + GC, end);
+    var pa = vec4<f32>(0.0);
+    for (var j = c0; j < ce; j++) {
+      let d = src4[j] - mean;
+      pa += d * d;
+    }
+    sq += pa;
+  }
+  let variance = ((sq.x + sq.y) + (sq.z + sq.w)) * params.inv_m;
+  let rstd = 1.0 / sqrt(variance + params.eps);
+  stats_out[3u * k] = mean;
+  stats_out[3u * k + 1u] = rstd;
+  stats_out[3u * k + 2u] = variance;
+  var j = begin;
+  for (var o = 0u; o < params.outer; o++) {
+    let ch = gn_channel(k, o);
+    let sc = rstd * weight_at(ch);
+    let sh = bias_at(ch) - mean * sc;
+    let ce = j + params.inner;
+    for (; j < ce; j++) {
+      dst4[j] = src4[j] * sc + sh;
+    }
+  }
+}
+
+@compute @workgroup_size(GT)
+fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = gn_thread(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  let mean = stats[3u * k];
+  let rstd = stats[3u * k + 1u];
+  let begin = k * params.base_stride;
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var j = begin;
+  for (var o = 0u; o < params.outer; o++) {
+    let wv = weight_at(gn_channel(k, o));
+    let ce = j + params.inner;
+    while (j < ce) {
+      let pe = min(j + GC, ce);
+      var p1 = vec4<f32>(0.0);
+      var p2 = vec4<f32>(0.0);
+      for (; j < pe; j++) {
+        let dxh = grad4[j] * wv;
+        p1 += dxh;
+        p2 += dxh * ((src4[j] - mean) * rstd);
+      }
+      s1 += p1;
+      s2 += p2;
+    }
+  }
+  let m1 = ((s1.x + s1.y) + (s1.z + s1.w)) * params.inv_m;
+  let m2 = ((s2.x + s2.y) + (s2.z + s2.w)) * params.inv_m;
+  j = begin;
+  for (var o = 0u; o < params.outer; o++) {
+    let wv = weight_at(gn_channel(k, o));
+    let ce = j + params.inner;
+    for (; j < ce; j++) {
+      let xhat = (src4[j] - mean) * rstd;
+      dst4[j] = rstd * (grad4[j] * wv - m1 - xhat * m2);
+    }
+  }
+}
+
+// Weight / bias gradients (MODE 3 sums) when the inner elements are contiguous and a multiple of
+// 4 (inner, base_stride and outer_stride in vec4 units): thread (k, o) sums grad * xhat and grad
+// over the inner elements of outer index o of affine index k into part[2 (k outer + o) + {0, 1}];
+// finalize_sum then adds the outer partials in a fixed order. Per-thread loop trips: inner / 4.
+@compute @workgroup_size(GT)
+fn gn_affine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let id = gn_thread(wid, nwg, lid);
+  if (id >= params.groups * params.outer) { return; }
+  let k = id / params.outer;
+  let o = id % params.outer;
+  let st = 3u * ((k / params.stat_div) * params.stat_k + o * params.stat_o);
+  let mean = stats[st];
+  let rstd = stats[st + 1u];
+  let begin = k * params.base_stride + o * params.outer_stride;
+  let end = begin + params.inner;
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var c0 = begin; c0 < end; c0 += GC) {
+    let ce = min(c0 + GC, end);
+    var p1 = vec4<f32>(0.0);
+    var p2 = vec4<f32>(0.0);
+    for (var j = c0; j < ce; j++) {
+      let gv = grad4[j];
+      p1 += gv * ((src4[j] - mean) * rstd);
+      p2 += gv;
+    }
+    s1 += p1;
+    s2 += p2;
+  }
+  part[2u * id] = (s1.x + s1.y) + (s1.z + s1.w);
+  part[2u * id + 1u] = (s2.x + s2.y) + (s2.z + s2.w);
 }

@@ -34,7 +34,17 @@ interface NormLayout {
  * workgroups ("parts") when one workgroup's loops would exceed `maxTrips` iterations per pass, or
  * when there are fewer than `minGroups` groups of at least `splitMin` elements (to use more cores).
  */
-export const normTuning = { maxTrips: 8192, minGroups: 8, splitMin: 1 << 16, forceParts: 0, nt: 0 };
+export const normTuning = {
+  maxTrips: 8192,
+  minGroups: 8,
+  splitMin: 1 << 16,
+  forceParts: 0,
+  nt: 0,
+  /** Contiguous-group fast path: groups per workgroup, largest group (elements), on/off. */
+  gt: 16,
+  fastMax: 1 << 16,
+  fast: true,
+};
 
 interface Plan {
   /** Threads per workgroup. */
@@ -116,6 +126,8 @@ function runNorm(
     stats: x,
     part_in: x,
     bstats: x,
+    src4: x,
+    grad4: x,
     ...bindings,
   };
   e.run(
@@ -125,6 +137,8 @@ function runNorm(
       defines: {
         NT: p.nt,
         VEC: p.vec,
+        GT: normTuning.gt,
+        GC: 64,
         MODE: defines.MODE ?? 0,
         HAS_W: defines.HAS_W ?? false,
         HAS_B: defines.HAS_B ?? false,
@@ -134,6 +148,42 @@ function runNorm(
     values,
     groups,
   );
+}
+
+/**
+ * Whether `l` takes the contiguous-group fast path (gn_fwd / gn_bwd: one thread per group):
+ * group k is the flat range [k m, (k + 1) m) of whole channels of a multiple of 4 elements with
+ * per-channel affine parameters, small enough for one thread (an upper bound of its loop trips
+ * stays under llvmpipe's 65535-iteration budget), and there are enough groups (or they are small
+ * enough) to keep the cores busy.
+ */
+function fastPath(l: NormLayout): boolean {
+  const m = l.outer * l.inner;
+  return normTuning.fast && normTuning.forceParts === 0 && m > 0 && l.inner % 4 === 0 &&
+    (l.outer === 1 || l.outerStride === l.inner) && l.baseStride === m && l.affI === 0 &&
+    m <= normTuning.fastMax && 3 * m / 4 + m / 64 + 3 * l.outer + 8 <= 60000 &&
+    (l.groups >= 32 || m <= 4096);
+}
+
+/** Uniforms of the fast path (inner and base_stride in vec4 units). */
+function fastUniforms(l: NormLayout, extra: Record<string, number> = {}): Record<string, number> {
+  const m = l.outer * l.inner;
+  return {
+    groups: l.groups,
+    outer: l.outer,
+    inner: l.inner / 4,
+    base_stride: m / 4,
+    aff_mod: Math.max(1, l.affMod),
+    aff_k: l.affK,
+    aff_o: l.affO,
+    inv_m: 1 / m,
+    ...extra,
+  };
+}
+
+/** Fast-path grid: one thread per group, `normTuning.gt` per workgroup. */
+function fastGrid(x: Tensor, l: NormLayout): number[] {
+  return x.engine.grid(Math.ceil(l.groups / normTuning.gt), 1);
 }
 
 /** Workgroup grid with one workgroup per (group, part). */
@@ -158,6 +208,18 @@ function normForward(
   const affine: Bindings = {};
   if (weight) affine.weight = weight;
   if (bias) affine.bias_in = bias;
+  if (fastPath(l)) {
+    runNorm(
+      x,
+      "gn_fwd",
+      p,
+      defs,
+      { ...affine, src4: x, stats_out: stats, dst4: y },
+      fastUniforms(l, { eps }),
+      fastGrid(x, l),
+    );
+    return { y, stats };
+  }
   if (p.parts === 1) {
     runNorm(
       x,
@@ -196,6 +258,18 @@ function normBackwardInput(
   const u = uniforms(l, p);
   const defs = { HAS_W: !!weight };
   const w: Bindings = weight ? { weight } : {};
+  if (fastPath(l)) {
+    runNorm(
+      x,
+      "gn_bwd",
+      p,
+      defs,
+      { ...w, src4: x, grad4: g, stats, dst4: dx },
+      fastUniforms(l),
+      fastGrid(x, l),
+    );
+    return dx;
+  }
   if (p.parts === 1) {
     runNorm(x, "bwd_fused", p, defs, { ...w, grad: g, stats, dst: dx }, u, groupGrid(x, l, p));
     return dx;
@@ -248,6 +322,68 @@ function affineBackward(
   const e = x.engine;
   const p = plan(la);
   const u = uniforms(la, p);
+  let sums: Tensor;
+  if (fastAffine(la)) {
+    const threads = la.groups * la.outer;
+    const fu = {
+      groups: la.groups,
+      outer: la.outer,
+      inner: la.inner / 4,
+      base_stride: la.baseStride / 4,
+      outer_stride: la.outerStride / 4,
+      stat_div: Math.max(1, la.statDiv ?? 1),
+      stat_k: la.statK ?? 0,
+      stat_o: la.statO ?? 0,
+    };
+    const part = e.empty([threads, 2]);
+    runNorm(
+      x,
+      "gn_affine",
+      p,
+      {},
+      { src4: x, grad4: g, stats, part },
+      fu,
+      e.grid(Math.ceil(threads / normTuning.gt), 1),
+    );
+    sums = e.empty([la.groups, 2]);
+    runNorm(
+      x,
+      "finalize_sum",
+      p,
+      {},
+      { part_in: part, dst: sums },
+      { groups: la.groups, parts: la.outer, scale: 1 },
+      e.grid(la.groups),
+    );
+    part.dispose();
+  } else {
+    sums = affineSums(x, g, stats, la, p, u);
+  }
+  const dw = e.empty(paramShape);
+  const db = e.empty(paramShape);
+  stridedCopy(sums, dw, [la.groups], [2], [1], 0, 0);
+  stridedCopy(sums, db, [la.groups], [2], [1], 1, 0);
+  sums.dispose();
+  return [dw, db];
+}
+
+/** Whether the affine-gradient layout `la` takes the gn_affine fast path (contiguous inner rows). */
+function fastAffine(la: NormLayout): boolean {
+  return normTuning.fast && normTuning.forceParts === 0 && la.inner % 4 === 0 && la.inner > 0 &&
+    la.baseStride % 4 === 0 && la.outerStride % 4 === 0 && (la.statI ?? 0) === 0 &&
+    la.inner <= normTuning.fastMax && la.groups * la.outer >= 32;
+}
+
+/** [groups, 2] sums (grad * xhat, grad) per affine index through the generic kernels. */
+function affineSums(
+  x: Tensor,
+  g: Tensor,
+  stats: Tensor,
+  la: NormLayout,
+  p: Plan,
+  u: Record<string, number>,
+): Tensor {
+  const e = x.engine;
   let sums = e.empty([la.groups * p.parts, 2]);
   runNorm(x, "reduce_part", p, { MODE: 3 }, { grad: g, stats, part: sums }, u, groupGrid(x, la, p));
   if (p.parts > 1) {
@@ -264,12 +400,7 @@ function affineBackward(
     sums.dispose();
     sums = total;
   }
-  const dw = e.empty(paramShape);
-  const db = e.empty(paramShape);
-  stridedCopy(sums, dw, [la.groups], [2], [1], 0, 0);
-  stridedCopy(sums, db, [la.groups], [2], [1], 1, 0);
-  sums.dispose();
-  return [dw, db];
+  return sums;
 }
 
 /** Runs the norm forward and records its gradient for x, weight and bias. */
