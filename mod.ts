@@ -199,27 +199,25 @@ export {
   type BatchTensors,
   type Objective,
   type ObjectiveLosses,
+  ORIGINAL_TENSORBOARD,
   originalObjective,
   simulgenLoss,
+  type TensorBoardTags,
 } from "./conditioner/objective.ts";
-export { EnhancedObjective } from "./conditioner/losses/enhanced_objective.ts";
+export {
+  ENHANCED_TENSORBOARD,
+  EnhancedObjective,
+} from "./conditioner/losses/enhanced_objective.ts";
 export { PerceptualFeatureNets, type PerceptualLoss } from "./conditioner/losses/perceptual.ts";
 export { consistencyLoss } from "./conditioner/losses/consistency.ts";
 export { multiscaleLoss } from "./conditioner/losses/multiscale.ts";
 
 // Conditioner: training, prediction and recipe comparison.
-export {
-  ENHANCED_TENSORBOARD,
-  ORIGINAL_TENSORBOARD,
-  type RunOptions,
-  type RunResult,
-  runTraining,
-} from "./conditioner/run.ts";
+export { type RunOptions, type RunResult, runTraining } from "./conditioner/run.ts";
 export {
   type EpochRecord,
   evaluate,
   type StopReason,
-  type TensorBoardTags,
   train,
   TrainingError,
   type TrainOptions,

@@ -56,22 +56,36 @@ export async function saveModel(
   );
 }
 
-/** Saves model + optimizer + run state in one file, atomically. */
-export async function saveResumable(
+/**
+ * Saves a run's state after an epoch from a single read of the model: `model_last`, the
+ * resumable checkpoint (model + optimizer + run state) and, when `best` metadata is given,
+ * `model_best`. Each file is written atomically.
+ */
+export async function saveCheckpoint(
   runDir: string,
   model: Module,
   optimizer: AdamW,
   state: RunState,
+  best?: Record<string, string>,
 ): Promise<void> {
+  const modelState = await readTensors(model.stateDict());
+  const meta = { format: "pt", epoch: String(state.epoch + 1) };
+  if (best) {
+    await writeFileAtomic(
+      join(runDir, RUN_FILES.best),
+      serializeSafetensors(modelState, { ...meta, ...best }),
+    );
+  }
+  await writeFileAtomic(join(runDir, RUN_FILES.last), serializeSafetensors(modelState, meta));
   const tensors = new Map<string, HostTensor>();
-  for (const [k, t] of await readTensors(model.stateDict())) tensors.set(`model.${k}`, t);
+  for (const [k, t] of modelState) tensors.set(`model.${k}`, t);
   const opt = await optimizer.stateDict();
   for (const [k, t] of opt.tensors) tensors.set(`optim.${k}`, t);
-  const meta = {
+  const resumeMeta = {
     format: "webgpu-conditioner-checkpoint",
     state: JSON.stringify({ ...state, optimizerSteps: opt.step }),
   };
-  await writeFileAtomic(join(runDir, RUN_FILES.resume), serializeSafetensors(tensors, meta));
+  await writeFileAtomic(join(runDir, RUN_FILES.resume), serializeSafetensors(tensors, resumeMeta));
 }
 
 /** Restores model and optimizer from a run folder's resumable checkpoint; returns the run state. */

@@ -2,6 +2,7 @@
  * The typed table of condition.txt keys the conditioner reads, how each value is parsed and
  * checked, and the SimulGen-VAE keys it knowingly ignores. `config.ts` drives parsing from it.
  */
+import type { ConditionerConfig } from "./config.ts";
 import type { EnhancedLossConfig } from "./enhanced_config.ts";
 import { isPresetName, PRESET_NAMES } from "./enhanced_config.ts";
 
@@ -16,44 +17,15 @@ export type SettingValue = number | boolean | string | number[];
  * `preset` and the {@link EnhancedLossConfig} fields. These names are also the keys of
  * command-line overrides (`--` plus the name in kebab case).
  */
-export interface FlatSettings extends EnhancedLossConfig {
-  /** Training epochs (`n_epoch`). */
-  nEpoch: number;
-  /** AdamW learning rate (`latent_conditioner_lr`). */
-  lr: number;
-  /** Batch size (`latent_conditioner_batch`). */
-  batchSize: number;
-  /** AdamW weight decay (`latent_conditioner_weight_decay`). */
-  weightDecay: number;
-  /** Condition input (`input_type`); only "image" is supported. */
-  inputType: "image";
-  /** Image folder relative to the data folder (`param_dir`). */
-  paramDir: string;
-  /** Image extension (`param_data_type`). */
-  paramDataType: ".png" | ".jpg" | ".jpeg";
-  /** CNN channel list (`latent_conditioner_filter`). */
-  filters: number[];
-  /** Side length images are resized to (`image_size`). */
-  imageSize: number;
-  /** Seed of init, split and augmentation (`seed`). */
-  seed: number;
-  /** Share of samples held out for validation (`val_fraction`). */
-  valFraction: number;
-  /** Validate every N epochs (`val_every`). */
-  valEvery: number;
-  /** Global gradient-norm clip (`grad_clip`). */
-  gradClip: number;
-  /** Epochs of linear LR warm-up (`warmup_epochs`). */
-  warmupEpochs: number;
-  /** Learning rate at the end of the cosine decay (`eta_min`). */
-  etaMin: number;
-  /** Cut images and latents to the shorter count instead of failing (`truncate`). */
-  truncate: boolean;
-  /** Enhanced training on/off (`use_enhanced_loss`; config field `enhanced.enabled`). */
-  enhanced: boolean;
-  /** Enhanced-loss preset (`enhancement_preset`; config field `enhanced.preset`). */
-  preset: string;
-}
+export type FlatSettings =
+  & Omit<ConditionerConfig, "enhanced">
+  & EnhancedLossConfig
+  & {
+    /** Enhanced training on/off (`use_enhanced_loss`; config field `enhanced.enabled`). */
+    enhanced: boolean;
+    /** Enhanced-loss preset (`enhancement_preset`; config field `enhanced.preset`). */
+    preset: string;
+  };
 
 /** A flat setting name. */
 export type SettingName = keyof FlatSettings;

@@ -25,12 +25,29 @@ export interface ObjectiveLosses {
   metric: Tensor;
 }
 
+/**
+ * TensorBoard folder and tags of an objective (SimulGen-VAE's names differ between its two
+ * recipes). Tag i names part i; parts past the end of a list are not logged.
+ */
+export interface TensorBoardTags {
+  /** Log folder name inside the run folder. */
+  dir: string;
+  /** Tags of the first training parts, e.g. "LatentConditioner Loss/train". */
+  train: string[];
+  /** Tags of the first validation parts. */
+  val: string[];
+  /** Tag of the learning rate. */
+  lr: string;
+}
+
 /** A loss recipe for training and validation. */
 export interface Objective {
   /** "original", or "enhanced:<preset>". */
   readonly name: string;
   /** Names of the logged parts. */
   readonly parts: readonly string[];
+  /** Where and under which tags the parts go in TensorBoard. */
+  readonly tensorboard: TensorBoardTags;
   /**
    * Training loss for an augmented batch; `clean` is the same batch before augmentation (used by
    * consistency regularisation).
@@ -51,10 +68,27 @@ export function simulgenLoss(out: ConditionerOutput, batch: BatchTensors): Objec
   return { total, parts: [total, l1, l2], metric: total };
 }
 
+/** SimulGen-VAE's TensorBoard layout for the original recipe (SPEC section 4). */
+export const ORIGINAL_TENSORBOARD: TensorBoardTags = {
+  dir: "LatentConditionerRuns",
+  train: [
+    "LatentConditioner Loss/train",
+    "LatentConditioner Loss/train_y1",
+    "LatentConditioner Loss/train_y2",
+  ],
+  val: [
+    "LatentConditioner Loss/val",
+    "LatentConditioner Loss/val_y1",
+    "LatentConditioner Loss/val_y2",
+  ],
+  lr: "Learning Rate",
+};
+
 /** SimulGen-VAE's original recipe. */
 export const originalObjective: Objective = {
   name: "original",
   parts: ["total", "y1", "y2"],
+  tensorboard: ORIGINAL_TENSORBOARD,
   train: (model, batch) => simulgenLoss(model.forward(batch.x), batch),
   validate: (model, batch) => simulgenLoss(model.forward(batch.x), batch),
 };

@@ -5,7 +5,7 @@ import { loadSafetensors, loadStateDict } from "../engine/nn/safetensors.ts";
 import { RUN_FILES } from "./checkpoint.ts";
 import { configFromJson } from "./config.ts";
 import { loadImages } from "./images.ts";
-import { LatentConditionerImg } from "./model.ts";
+import { LATENT_DIM, LatentConditionerImg, XS_SHAPE } from "./model.ts";
 import { writeNpy } from "./npy.ts";
 import { MinMaxScaler } from "./targets.ts";
 
@@ -74,8 +74,9 @@ export async function predictFolder(e: Engine, o: PredictOptions): Promise<Predi
   const n = images.names.length;
   const plane = config.imageSize * config.imageSize;
   const batch = Math.max(1, o.batchSize ?? 16);
-  const y1 = new Float32Array(n * 32);
-  const y2 = new Float32Array(n * 24);
+  const xsSize = XS_SHAPE[0] * XS_SHAPE[1];
+  const y1 = new Float32Array(n * LATENT_DIM);
+  const y2 = new Float32Array(n * xsSize);
   for (let start = 0; start < n; start += batch) {
     const b = Math.min(batch, n - start);
     const out = e.noGrad(() =>
@@ -89,8 +90,9 @@ export async function predictFolder(e: Engine, o: PredictOptions): Promise<Predi
         return model.forward(x);
       })
     );
-    y1.set(await out.y1.read(), start * 32);
-    y2.set(await out.y2.read(), start * 24);
+    const [v1, v2] = await e.readAll([out.y1, out.y2]);
+    y1.set(v1, start * LATENT_DIM);
+    y2.set(v2, start * xsSize);
     out.y1.dispose();
     out.y2.dispose();
   }
@@ -103,8 +105,8 @@ export async function predictFolder(e: Engine, o: PredictOptions): Promise<Predi
     join(o.outDir, "xs.npy"),
     join(o.outDir, "names.txt"),
   ];
-  await Deno.writeFile(files[0], writeNpy([n, 32], raw1));
-  await Deno.writeFile(files[1], writeNpy([n, 3, 8], raw2));
+  await Deno.writeFile(files[0], writeNpy([n, LATENT_DIM], raw1));
+  await Deno.writeFile(files[1], writeNpy([n, ...XS_SHAPE], raw2));
   await Deno.writeTextFile(files[2], images.names.join("\n") + "\n");
   return { count: n, modelPath, files, y1: raw1, y2: raw2 };
 }

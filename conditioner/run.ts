@@ -10,40 +10,9 @@ import { fileExists } from "./checkpoint.ts";
 import type { ConditionerConfig } from "./config.ts";
 import type { ConditionerDataset } from "./data.ts";
 import { ENHANCED_PARTS, EnhancedObjective } from "./losses/enhanced_objective.ts";
-import { MULTISCALE_TERMS } from "./losses/multiscale.ts";
 import { writeNpz } from "./npy.ts";
 import { type Objective, originalObjective } from "./objective.ts";
-import { type EpochRecord, type TensorBoardTags, train, type TrainResult } from "./train.ts";
-
-/** SimulGen-VAE's TensorBoard layout for the original recipe (SPEC section 4). */
-export const ORIGINAL_TENSORBOARD: TensorBoardTags = {
-  dir: "LatentConditionerRuns",
-  train: [
-    "LatentConditioner Loss/train",
-    "LatentConditioner Loss/train_y1",
-    "LatentConditioner Loss/train_y2",
-  ],
-  val: [
-    "LatentConditioner Loss/val",
-    "LatentConditioner Loss/val_y1",
-    "LatentConditioner Loss/val_y2",
-  ],
-  lr: "Learning Rate",
-};
-
-/** SimulGen-VAE's TensorBoard layout for the enhanced recipe (SPEC section 5); "" = not logged. */
-export const ENHANCED_TENSORBOARD: TensorBoardTags = {
-  dir: "EnhancedLatentConditionerRuns",
-  train: [
-    "Enhanced_Loss/Total_Train",
-    "Enhanced_Loss_Components/multiscale_loss",
-    "Enhanced_Loss_Components/perceptual_loss",
-    "Enhanced_Loss_Components/consistency_loss",
-    ...MULTISCALE_TERMS.map((t) => `Enhanced_Loss_Details/${t}`),
-  ],
-  val: ["Enhanced_Loss/Total_Validation"],
-  lr: "Enhanced_Training/Learning_Rate",
-};
+import { type EpochRecord, train, type TrainResult } from "./train.ts";
 
 /** File of per-epoch enhanced-training metrics (numpy-readable). */
 export const METRICS_FILE = "enhanced_training_metrics.npz";
@@ -79,12 +48,18 @@ export interface RunResult extends TrainResult {
 }
 
 /** Weighted terms of an enhanced epoch and their shares of the total, as one console line. */
-export function componentBreakdown(record: EpochRecord, perceptualWeight: number): string {
-  const [total, multiscale, perceptual, consistency] = record.train;
+export function componentBreakdown(
+  record: EpochRecord,
+  parts: readonly string[],
+  perceptualWeight: number,
+): string | null {
+  const at = (name: string) => record.train[parts.indexOf(name)];
+  if (!["multiscale", "perceptual", "consistency"].every((p) => parts.includes(p))) return null;
+  const total = record.train[0];
   const terms: [string, number][] = [
-    ["multiscale", multiscale],
-    [`perceptual x${perceptualWeight}`, perceptual * perceptualWeight],
-    ["consistency", consistency],
+    ["multiscale", at("multiscale")],
+    [`perceptual x${perceptualWeight}`, at("perceptual") * perceptualWeight],
+    ["consistency", at("consistency")],
   ];
   const share = (v: number) => (total > 0 ? `${((100 * v) / total).toFixed(1)}%` : "-");
   return "  components: " +
@@ -126,7 +101,7 @@ export function metricsArrays(
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const log = o.log ?? console.log;
   if (!o.config.enhanced.enabled) {
-    return await train({ ...o, objective: originalObjective, tensorboard: ORIGINAL_TENSORBOARD });
+    return await train({ ...o, objective: originalObjective });
   }
   const loss = o.config.enhanced.loss;
   const gradWarning = (r: EpochRecord) => {
@@ -154,10 +129,10 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     result = await train({
       ...o,
       objective,
-      tensorboard: ENHANCED_TENSORBOARD,
       maxNanRecoveries: 0,
       onEpoch: (record) => {
-        if (record.train.length >= 4) log(componentBreakdown(record, loss.perceptualWeight));
+        const line = componentBreakdown(record, objective.parts, loss.perceptualWeight);
+        if (line) log(line);
         gradWarning(record);
       },
     });
@@ -182,7 +157,6 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
       ...o,
       resume: resumable,
       objective: originalObjective,
-      tensorboard: ORIGINAL_TENSORBOARD,
     });
     const firstOriginal = result.history.find((h) => h.objective === "original");
     fallback.epoch = firstOriginal?.epoch ?? result.history.length;

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
-import { axpyInto, scale } from "../engine/ops/elementwise.ts";
+import { axpyInto } from "../engine/ops/elementwise.ts";
 import { AdamW } from "../engine/optim/adamw.ts";
 import { clipGradNorm } from "../engine/optim/clip.ts";
 import { warmupCosineLr } from "../engine/optim/schedule.ts";
@@ -18,8 +18,7 @@ import {
   loadResumable,
   RUN_FILES,
   type RunState,
-  saveModel,
-  saveResumable,
+  saveCheckpoint,
   writeJson,
 } from "./checkpoint.ts";
 import type { ConditionerConfig } from "./config.ts";
@@ -72,8 +71,6 @@ export interface TrainOptions {
   runDir: string;
   /** The loss recipe for training and validation. */
   objective: Objective;
-  /** TensorBoard log folder name inside runDir, and the tag names to use. */
-  tensorboard: TensorBoardTags;
   /** Continue from runDir's resumable checkpoint. */
   resume?: boolean;
   /** Write loss_curves.svg. Default true. */
@@ -88,18 +85,6 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord, writer: SummaryWriter) => void;
   /** Non-finite epoch losses tolerated (each rolls back to the last checkpoint) before giving up. */
   maxNanRecoveries?: number;
-}
-
-/** TensorBoard folder and tags (SimulGen-VAE's names differ between the two recipes). */
-export interface TensorBoardTags {
-  /** Log folder name inside the run folder. */
-  dir: string;
-  /** Tag per objective part for training, e.g. "LatentConditioner Loss/train"; "" = not logged. */
-  train: string[];
-  /** Tag per objective part for validation; "" = not logged. */
-  val: string[];
-  /** Tag of the learning rate. */
-  lr: string;
 }
 
 /** Why the loop ended. */
@@ -221,7 +206,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   await writeJson(join(runDir, RUN_FILES.config), JSON.parse(configToJson(c)));
   await writeJson(join(runDir, RUN_FILES.scalers), dataset.scalersJSON());
-  const writer = new SummaryWriter(join(runDir, o.tensorboard.dir));
+  const writer = new SummaryWriter(join(runDir, objective.tensorboard.dir));
 
   const runState = (epoch: number): RunState => ({
     epoch,
@@ -233,10 +218,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     filters: c.filters,
     imageSize: c.imageSize,
   });
-  const checkpoint = async (epoch: number) => {
-    await saveResumable(runDir, model, opt, runState(epoch));
-    await saveModel(join(runDir, RUN_FILES.last), model, { epoch: String(epoch + 1) });
+  // True while the weights have changed since the last checkpoint.
+  let unsaved = false;
+  const checkpoint = async (epoch: number, best?: Record<string, string>) => {
+    await saveCheckpoint(runDir, model, opt, runState(epoch), best);
     await writeJson(join(runDir, RUN_FILES.history), history);
+    unsaved = false;
   };
 
   const nBatches = Math.floor(split.train.length / c.batchSize);
@@ -256,8 +243,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let nanRecoveries = 0;
   let lrScale = 1;
   const maxNan = o.maxNanRecoveries ?? 3;
-  const accParts = e.keep(e.zeros([objective.parts.length]));
-  const accNorm = e.keep(e.zeros([1]));
+  // Sums over the epoch's steps of each objective part, then the gradient norm; read once.
+  const acc = e.keep(e.zeros([objective.parts.length + 1]));
   const runStart = performance.now();
   let epochsThisRun = 0;
 
@@ -265,8 +252,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const t0 = performance.now();
     opt.lr = schedule.lrAt(epoch) * lrScale;
     model.train();
-    e.fill(accParts, 0);
-    e.fill(accNorm, 0);
+    e.fill(acc, 0);
     const batches = trainBatches(split.train, c.batchSize, epochSeed(c.seed, epoch));
     let done = 0;
     for (const idx of batches) {
@@ -279,12 +265,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         total.backward();
         const norm = clipGradNorm(params, c.gradClip);
         opt.step();
-        e.noGrad(() => {
-          axpyInto(accParts, stackScalars(parts), 1);
-          axpyInto(accNorm, norm, 1);
-        });
+        e.noGrad(() => axpyInto(acc, stackScalars([...parts, norm]), 1));
       });
       done++;
+      unsaved = true;
       o.onBatch?.(done, batches.length);
     }
     if (done < batches.length) {
@@ -296,8 +280,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       );
       break;
     }
-    const trainParts = Array.from(await e.noGrad(() => scale(accParts, 1 / done)).read());
-    const gradNorm = (await accNorm.read())[0] / done;
+    const sums = Array.from(await acc.read(), (v) => v / done);
+    const gradNorm = sums.pop()!;
+    const trainParts = sums;
 
     if (!trainParts.every(Number.isFinite)) {
       nanRecoveries++;
@@ -348,15 +333,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     history.push(record);
     epochsThisRun++;
 
-    o.tensorboard.train.forEach((tag, i) =>
-      tag && i < trainParts.length && writer.addScalar(tag, trainParts[i], epoch)
-    );
-    writer.addScalar(o.tensorboard.lr, opt.lr, epoch);
-    if (record.val) {
-      o.tensorboard.val.forEach((tag, i) =>
-        tag && i < record.val!.length && writer.addScalar(tag, record.val![i], epoch)
-      );
-    }
+    const tags = objective.tensorboard;
+    tags.train.forEach((tag, i) => writer.addScalar(tag, trainParts[i], epoch));
+    writer.addScalar(tags.lr, opt.lr, epoch);
+    if (record.val) tags.val.forEach((tag, i) => writer.addScalar(tag, record.val![i], epoch));
     o.onEpoch?.(record, writer);
 
     const perEpoch = (performance.now() - runStart) / 1000 / epochsThisRun;
@@ -377,15 +357,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
     if (record.val) {
       const v = record.val[0];
-      if (Number.isFinite(v) && (bestVal === null || v < bestVal)) {
+      const improved = Number.isFinite(v) && (bestVal === null || v < bestVal);
+      if (improved) {
         bestVal = v;
         bestEpoch = epoch;
-        await saveModel(join(runDir, RUN_FILES.best), model, {
-          epoch: String(epoch + 1),
-          val_loss: String(v),
-        });
       }
-      await checkpoint(epoch);
+      await checkpoint(epoch, improved ? { val_loss: String(v) } : undefined);
       if (v / trainParts[0] > 1000) {
         stopReason = "overfit";
         log(
@@ -399,11 +376,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 
   const lastEpoch = history.length ? history[history.length - 1].epoch : startEpoch - 1;
-  if (lastEpoch >= 0 && stopReason !== "diverged") await checkpoint(lastEpoch);
+  if (unsaved && lastEpoch >= 0 && stopReason !== "diverged") await checkpoint(lastEpoch);
   writer.close();
   if (o.plot ?? true) await writePlot(runDir, history, objective);
-  accParts.dispose();
-  accNorm.dispose();
+  acc.dispose();
   gpu.dispose();
   return { history, bestVal, bestEpoch, stopReason, runDir, model };
 }

@@ -71,7 +71,8 @@ export class Engine {
   #ringView: DataView;
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
-  #dispatchesInFlight: string[] = [];
+  /** The last few kernels dispatched, named in errors WebGPU reports without a scope. */
+  #recentKernels: Kernel[] = [];
   #scopes: Set<Tensor>[] = [];
   #tensorScope = new WeakMap<Tensor, Set<Tensor>>();
   #seed: number;
@@ -248,25 +249,43 @@ export class Engine {
 
   /** Reads a tensor back to the CPU (waits for all queued work). */
   async read(t: Tensor): Promise<Float32Array> {
-    const bytes = Math.max(4, t.size * 4);
+    return (await this.readAll([t]))[0];
+  }
+
+  /**
+   * Reads several tensors with one copy pass and one wait (a wait costs ~10 ms in Deno, so
+   * reading a model's 100 tensors one by one would cost a second).
+   */
+  async readAll(tensors: readonly Tensor[]): Promise<Float32Array[]> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const t of tensors) {
+      offsets.push(total);
+      total += Math.max(4, t.size * 4);
+    }
     const staging = this.device.createBuffer({
-      size: Math.ceil(bytes / 4) * 4,
+      size: Math.max(4, total),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    const src = t.binding("read");
     this.#endPass();
-    this.#encoderOpen().copyBufferToBuffer(src.buffer, src.offset, staging, 0, staging.size);
+    const encoder = this.#encoderOpen();
+    tensors.forEach((t, i) => {
+      const src = t.binding("read");
+      encoder.copyBufferToBuffer(src.buffer, src.offset, staging, offsets[i], src.size);
+    });
     this.flush();
     await staging.mapAsync(GPUMapMode.READ);
     const raw = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
     await this.checkErrors();
-    if (t.dtype === "f32") return new Float32Array(raw, 0, t.size);
-    const ints = t.dtype === "i32"
-      ? new Int32Array(raw, 0, t.size)
-      : new Uint32Array(raw, 0, t.size);
-    return Float32Array.from(ints);
+    return tensors.map((t, i) => {
+      if (t.dtype === "f32") return new Float32Array(raw, offsets[i], t.size);
+      const ints = t.dtype === "i32"
+        ? new Int32Array(raw, offsets[i], t.size)
+        : new Uint32Array(raw, offsets[i], t.size);
+      return Float32Array.from(ints);
+    });
   }
 
   /** Waits until the GPU has finished all submitted work; throws any pending GPU error. */
@@ -292,7 +311,9 @@ export class Engine {
       const msg = this.#uncaptured.join("\n");
       this.#uncaptured = [];
       throw new Error(
-        `WebGPU error (recent kernels: ${this.#dispatchesInFlight.slice(-5).join(", ")}):\n${msg}`,
+        `WebGPU error (recent kernels: ${
+          this.#recentKernels.map((k) => `${k.name} (${k.file})`).join(", ")
+        }):\n${msg}`,
       );
     }
   }
@@ -345,7 +366,8 @@ export class Engine {
       this.#errors.push(this.device.popErrorScope());
       this.#errorKernels.push(`${kernel.name} (${kernel.file})`);
     }
-    this.#dispatchesInFlight.push(`${kernel.name} (${kernel.file})`);
+    this.#recentKernels.push(kernel);
+    if (this.#recentKernels.length > 5) this.#recentKernels.shift();
     this.dispatchCount++;
   }
 
@@ -392,7 +414,6 @@ export class Engine {
     this.device.queue.submit([this.#encoder.finish()]);
     afterSubmit?.();
     this.#encoder = null;
-    this.#dispatchesInFlight = this.#dispatchesInFlight.slice(-5);
   }
 
   // ---------------------------------------------------------------- scopes and autograd

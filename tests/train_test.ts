@@ -131,13 +131,12 @@ Deno.test(
     });
     let steps = 0;
     const failing: Objective = {
+      ...originalObjective,
       name: "enhanced:robust",
-      parts: originalObjective.parts,
       train: (m, b, c) => {
         if (++steps === 20) throw new Error("injected failure"); // inside epoch 3
         return originalObjective.train(m, b, c);
       },
-      validate: originalObjective.validate,
     };
     const lines: string[] = [];
     const r = await runTraining({

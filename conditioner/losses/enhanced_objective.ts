@@ -14,6 +14,7 @@ import {
   type BatchTensors,
   type Objective,
   type ObjectiveLosses,
+  type TensorBoardTags,
   Y1_WEIGHT,
 } from "../objective.ts";
 import { consistencyLoss } from "./consistency.ts";
@@ -29,15 +30,32 @@ export const ENHANCED_PARTS = [
   ...MULTISCALE_TERMS,
 ] as const;
 
+/** SimulGen-VAE's TensorBoard layout for the enhanced recipe (SPEC section 5). */
+export const ENHANCED_TENSORBOARD: TensorBoardTags = {
+  dir: "EnhancedLatentConditionerRuns",
+  train: [
+    "Enhanced_Loss/Total_Train",
+    "Enhanced_Loss_Components/multiscale_loss",
+    "Enhanced_Loss_Components/perceptual_loss",
+    "Enhanced_Loss_Components/consistency_loss",
+    ...MULTISCALE_TERMS.map((t) => `Enhanced_Loss_Details/${t}`),
+  ],
+  val: ["Enhanced_Loss/Total_Validation"],
+  lr: "Enhanced_Training/Learning_Rate",
+};
+
 /** The enhanced objective for one loss configuration. */
 export class EnhancedObjective implements Objective {
   readonly name: string;
   readonly parts: readonly string[] = ENHANCED_PARTS;
+  readonly tensorboard: TensorBoardTags = ENHANCED_TENSORBOARD;
   /** The loss settings. */
   readonly config: EnhancedLossConfig;
   /** Feature networks of the perceptual loss; null when it is off or its weight is 0. */
   readonly perceptual: PerceptualFeatureNets | null;
   readonly #engine: Engine;
+  /** Logged in place of a disabled term (kept, so steps don't allocate it). */
+  readonly #zero: Tensor;
 
   /**
    * Builds the objective named `enhanced:<preset>`; the perceptual networks' seed is derived
@@ -45,6 +63,7 @@ export class EnhancedObjective implements Objective {
    */
   constructor(engine: Engine, config: EnhancedLossConfig, preset: string, seed = 0) {
     this.#engine = engine;
+    this.#zero = engine.keep(engine.zeros([]));
     this.config = config;
     this.name = `enhanced:${preset}`;
     this.perceptual = config.usePerceptualLoss && config.perceptualWeight > 0
@@ -90,7 +109,7 @@ export class EnhancedObjective implements Objective {
     let total = ms.total;
     const perceptual = this.perceptual
       ? this.perceptual.forward(out.y1, out.y2, batch.y1, batch.y2).total
-      : e.zeros([]);
+      : this.#zero;
     if (this.perceptual) total = add(total, scale(perceptual, c.perceptualWeight));
     if (consistency) total = add(total, consistency);
     const term = (i: number) => reshape(slice(ms.terms, 0, i, i + 1), []);
@@ -98,7 +117,7 @@ export class EnhancedObjective implements Objective {
     const metric = e.noGrad(() => add(scale(terms[0], Y1_WEIGHT), terms[3]));
     return {
       total,
-      parts: [total, ms.total, perceptual, consistency ?? e.zeros([]), ...terms],
+      parts: [total, ms.total, perceptual, consistency ?? this.#zero, ...terms],
       metric,
     };
   }

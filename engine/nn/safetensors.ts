@@ -190,11 +190,14 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   }
 }
 
-/** Copies tensors from the GPU into a host map. */
+/** Copies tensors from the GPU into a host map (one GPU wait for all of them). */
 export async function readTensors(tensors: Map<string, Tensor>): Promise<Map<string, HostTensor>> {
-  const out = new Map<string, HostTensor>();
-  for (const [name, t] of tensors) out.set(name, { shape: [...t.shape], data: await t.read() });
-  return out;
+  const list = [...tensors.values()];
+  if (list.length === 0) return new Map();
+  const data = await list[0].engine.readAll(list);
+  return new Map(
+    [...tensors.keys()].map((name, i) => [name, { shape: [...list[i].shape], data: data[i] }]),
+  );
 }
 
 /** Saves a module's state dict (parameters and buffers) as safetensors, atomically. */

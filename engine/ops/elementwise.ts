@@ -1,7 +1,7 @@
 /** Elementwise ops: unary functions and broadcasting binary arithmetic, with gradients. */
 import type { Tensor } from "../tensor.ts";
 import { fmtShape } from "../tensor.ts";
-import { collapseDims, contiguousStrides, sumTo } from "./shape_utils.ts";
+import { contiguousStrides, grid3, sumTo } from "./shape_utils.ts";
 
 /** Unary op codes; must match the constants in shaders/elementwise.wgsl. */
 const UNARY = {
@@ -170,22 +170,15 @@ function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
   const aStrides = broadcastStrides(a.shape, shape);
   const bStrides = broadcastStrides(b.shape, shape);
-  const c = collapseDims(shape, aStrides, bStrides);
-  const max = e.device.limits.maxComputeWorkgroupsPerDimension;
-  if (c.shape.length <= 3) {
-    const pad = 3 - c.shape.length;
-    const [d0, d1, d2] = [...new Array(pad).fill(1), ...c.shape];
-    const sa = [...new Array(pad).fill(0), ...c.a];
-    const sb = [...new Array(pad).fill(0), ...c.b];
-    if (d0 <= max && d1 <= max && Math.ceil(d2 / 64) <= max) {
-      e.run(
-        { file: "elementwise", entry: "binary_3d", defines: { OP: BINARY[op] } },
-        { src: a, rhs: b, dst: out },
-        { n, shape: [d0, d1, d2, 0], a_strides: [...sa, 0], b_strides: [...sb, 0] },
-        [Math.ceil(d2 / 64), d1, d0],
-      );
-      return out;
-    }
+  const g = grid3(shape, aStrides, bStrides, e.device.limits.maxComputeWorkgroupsPerDimension);
+  if (g) {
+    e.run(
+      { file: "elementwise", entry: "binary_3d", defines: { OP: BINARY[op] } },
+      { src: a, rhs: b, dst: out },
+      { n, shape: g.shape, a_strides: g.a, b_strides: g.b },
+      g.groups,
+    );
+    return out;
   }
   e.run({ file: "elementwise", entry: "binary_broadcast", defines: { OP: BINARY[op] } }, {
     src: a,

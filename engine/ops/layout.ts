@@ -2,7 +2,7 @@
 import type { Tensor } from "../tensor.ts";
 import { fmtShape, sizeOf } from "../tensor.ts";
 import { checkShape } from "../engine.ts";
-import { collapseDims, contiguousStrides, normalizeDim, sumTo } from "./shape_utils.ts";
+import { contiguousStrides, grid3, normalizeDim, sumTo } from "./shape_utils.ts";
 
 const MAX_RANK = 8;
 
@@ -20,23 +20,18 @@ export function stridedCopy(
   const e = src.engine;
   const n = sizeOf(shape);
   if (n === 0) return;
-  const c = collapseDims(shape, inStrides, outStrides);
-  const max = e.device.limits.maxComputeWorkgroupsPerDimension;
-  if (c.shape.length <= 3) {
-    const pad = 3 - c.shape.length;
-    const [d0, d1, d2] = [...new Array(pad).fill(1), ...c.shape];
-    if (d0 <= max && d1 <= max && Math.ceil(d2 / 64) <= max) {
-      e.run({ file: "layout", entry: "strided_copy_3d" }, { src, dst }, {
-        n,
-        rank: 3,
-        in_offset: inOffset,
-        out_offset: outOffset,
-        shape: [d0, d1, d2, 0],
-        in_strides: [...new Array(pad).fill(0), ...c.a, 0],
-        out_strides: [...new Array(pad).fill(0), ...c.b, 0],
-      }, [Math.ceil(d2 / 64), d1, d0]);
-      return;
-    }
+  const g = grid3(shape, inStrides, outStrides, e.device.limits.maxComputeWorkgroupsPerDimension);
+  if (g) {
+    e.run({ file: "layout", entry: "strided_copy_3d" }, { src, dst }, {
+      n,
+      rank: 3,
+      in_offset: inOffset,
+      out_offset: outOffset,
+      shape: g.shape,
+      in_strides: g.a,
+      out_strides: g.b,
+    }, g.groups);
+    return;
   }
   e.run({ file: "layout", entry: "strided_copy" }, { src, dst }, {
     n,

@@ -42,7 +42,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
  * Merges neighbouring dims that both operands traverse contiguously (or both broadcast), so
  * e.g. [16, 64, 32, 32] * [16, 64, 1, 1] becomes [1024, 1024] * [1024, 1].
  */
-export function collapseDims(
+function collapseDims(
   shape: readonly number[],
   a: readonly number[],
   b: readonly number[],
@@ -65,4 +65,35 @@ export function collapseDims(
   }
   if (out.shape.length === 0) return { shape: [1], a: [0], b: [0] };
   return out;
+}
+
+/** A strided iteration folded onto a 3-D dispatch grid: one thread per element, no division. */
+export interface Grid3 {
+  /** [d0, d1, d2, 0]: the uniform `shape` (d2 innermost). */
+  shape: number[];
+  /** Element strides of both operands over (d0, d1, d2), padded to 4 for the uniform. */
+  a: number[];
+  b: number[];
+  /** Workgroup counts for a kernel with workgroup size (64, 1, 1). */
+  groups: [number, number, number];
+}
+
+/**
+ * Collapses `shape` (see {@link collapseDims}) and, when at most three dims remain and they fit
+ * the grid limit `maxGroups`, lays them out for the `*_3d` kernels; otherwise null.
+ */
+export function grid3(
+  shape: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+  maxGroups: number,
+): Grid3 | null {
+  const c = collapseDims(shape, a, b);
+  if (c.shape.length > 3) return null;
+  const pad = 3 - c.shape.length;
+  const [d0, d1, d2] = [...new Array(pad).fill(1), ...c.shape];
+  const x = Math.ceil(d2 / 64);
+  if (d0 > maxGroups || d1 > maxGroups || x > maxGroups) return null;
+  const padStrides = (s: number[]) => [...new Array(pad).fill(0), ...s, 0];
+  return { shape: [d0, d1, d2, 0], a: padStrides(c.a), b: padStrides(c.b), groups: [x, d1, d0] };
 }

@@ -100,7 +100,7 @@ export class AdamW {
   /** Optimizer state for checkpoints: both moments per parameter, plus the step count. */
   async stateDict(): Promise<{ tensors: Map<string, HostTensor>; step: number; lr: number }> {
     const tensors = new Map<string, HostTensor>();
-    const [m, v] = [await this.expAvg.read(), await this.expAvgSq.read()];
+    const [m, v] = await this.pack.engine.readAll([this.expAvg, this.expAvgSq]);
     this.pack.params.forEach((p, i) => {
       const at = this.pack.offsets[i];
       tensors.set(`${i}.exp_avg`, { shape: [...p.shape], data: m.slice(at, at + p.size) });

@@ -1,14 +1,14 @@
 /** Gradient clipping by global norm, like torch.nn.utils.clip_grad_norm_. */
 import type { Tensor } from "../tensor.ts";
-import { square } from "../ops/elementwise.ts";
+import { sqrt, square } from "../ops/elementwise.ts";
 import { concat, reshape } from "../ops/layout.ts";
 import { sum } from "../ops/reduce.ts";
-import { sqrt } from "../ops/elementwise.ts";
 
 /**
  * Scales the gradients of `params` in place by min(1, maxNorm / (norm + 1e-6)) and returns the
  * total L2 norm as a one-element GPU tensor (read it later; nothing waits here). When the
- * parameters are exactly an optimizer's packed set, this is three dispatches in all.
+ * parameters are exactly an optimizer's packed set, the norm and the scaling run over its one
+ * gradient buffer (a few dispatches whatever the model size) instead of per parameter.
  */
 export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
@@ -19,8 +19,8 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
   const grads = packed ? [packed] : withGrad.map((p) => p.grad!);
   const norm = e.noGrad(() =>
     e.tidy(() => {
-      const parts = grads.map((g) => reshape(sum(square(g)), [1]));
-      return sqrt(sum(parts.length === 1 ? parts[0] : concat(parts)));
+      if (grads.length === 1) return sqrt(sum(square(grads[0])));
+      return sqrt(sum(concat(grads.map((g) => reshape(sum(square(g)), [1])))));
     })
   );
   for (const g of grads) {
