@@ -14,6 +14,13 @@ export function bucketSize(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
+/** Texture rows rounded up like {@link bucketSize}: exact up to 8, then eight steps per power of two. */
+function bucketRows(rows: number): number {
+  if (rows <= 8) return rows;
+  const step = 2 ** Math.floor(Math.log2(rows)) / 8;
+  return Math.ceil(rows / step) * step;
+}
+
 /** Counters that show whether steady-state work allocates. */
 export interface PoolStats {
   /** Bytes of every GPU buffer the pool has created and not destroyed. */
@@ -24,10 +31,31 @@ export interface PoolStats {
   creations: number;
 }
 
-/** Reuses storage buffers by size bucket; buffers are never shrunk, only recycled. */
+/** log2 of the texels per row of a {@link TexelBuffer}; shaders/common.wgsl `texel_at` uses it. */
+export const TEXEL_ROW_SHIFT = 12;
+/** Texels per row of a {@link TexelBuffer}. */
+export const TEXELS_PER_ROW = 1 << TEXEL_ROW_SHIFT;
+
+/**
+ * A 1-D array of vec4s held in an rgba32float texture, `TEXELS_PER_ROW` texels per row: element
+ * i is texel (i % TEXELS_PER_ROW, i / TEXELS_PER_ROW). GEMM kernels read their packed operands
+ * from these because a texel fetch is a real vector gather on llvmpipe, while a storage-buffer
+ * load is a loop over the SIMD lanes: the same kernel runs about twice as fast.
+ */
+export interface TexelBuffer {
+  readonly texture: GPUTexture;
+  readonly view: GPUTextureView;
+  /** Capacity in vec4s. */
+  readonly texels: number;
+}
+
+const TEXEL_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING;
+
+/** Reuses storage buffers and texel buffers by size bucket; never shrunk, only recycled. */
 export class BufferPool {
   #device: GPUDevice;
   #free = new Map<number, GPUBuffer[]>();
+  #freeTexels = new Map<number, TexelBuffer[]>();
   #stats: PoolStats = { allocatedBytes: 0, inUseBytes: 0, creations: 0 };
 
   constructor(device: GPUDevice) {
@@ -57,8 +85,53 @@ export class BufferPool {
     list.push(buffer);
   }
 
+  /**
+   * A texel buffer of at least `texels` vec4s (contents undefined). Throws when that needs more
+   * rows than the device's largest 2-D texture.
+   */
+  acquireTexels(texels: number, what: string): TexelBuffer {
+    const rows = bucketRows(Math.max(1, Math.ceil(texels / TEXELS_PER_ROW)));
+    const max = this.#device.limits.maxTextureDimension2D;
+    if (rows > max || TEXELS_PER_ROW > max) {
+      throw new Error(
+        `${what}: an operand of ${texels} vec4s needs a ${TEXELS_PER_ROW}x${rows} texture, more ` +
+          `than this device's maxTextureDimension2D ${max}`,
+      );
+    }
+    let t = this.#freeTexels.get(rows)?.pop();
+    const bytes = rows * TEXELS_PER_ROW * 16;
+    if (!t) {
+      const texture = this.#device.createTexture({
+        size: [TEXELS_PER_ROW, rows],
+        format: "rgba32float",
+        usage: TEXEL_USAGE,
+      });
+      t = { texture, view: texture.createView(), texels: rows * TEXELS_PER_ROW };
+      this.#stats.allocatedBytes += bytes;
+      this.#stats.creations++;
+    }
+    this.#stats.inUseBytes += bytes;
+    return t;
+  }
+
+  /** Returns a texel buffer from {@link acquireTexels} to the pool. */
+  releaseTexels(t: TexelBuffer): void {
+    const rows = t.texels / TEXELS_PER_ROW;
+    this.#stats.inUseBytes -= t.texels * 16;
+    let list = this.#freeTexels.get(rows);
+    if (!list) this.#freeTexels.set(rows, list = []);
+    list.push(t);
+  }
+
   /** Destroys every idle buffer (in-use ones stay). */
   trim(): void {
+    for (const list of this.#freeTexels.values()) {
+      for (const t of list) {
+        this.#stats.allocatedBytes -= t.texels * 16;
+        t.texture.destroy();
+      }
+    }
+    this.#freeTexels.clear();
     for (const list of this.#free.values()) {
       for (const b of list) {
         this.#stats.allocatedBytes -= b.size;

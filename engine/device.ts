@@ -37,6 +37,7 @@ const WANTED_LIMITS: Record<string, number> = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
   maxComputeWorkgroupSizeY: 256,
+  maxTextureDimension2D: 16384,
 };
 
 /**

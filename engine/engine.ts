@@ -1,5 +1,5 @@
 /** The engine: device, memory, kernel dispatch, scopes and autograd entry points. */
-import { BufferPool, type PoolStats, UniformRing } from "./buffers.ts";
+import { BufferPool, type PoolStats, type TexelBuffer, UniformRing } from "./buffers.ts";
 import { type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
 import {
   type Kernel,
@@ -220,6 +220,20 @@ export class Engine {
     return { tensors, whole };
   }
 
+  /**
+   * @internal A texel buffer of at least `texels` vec4s from the pool (GEMM operands); give it
+   * back with {@link releaseTexels} once the kernels reading it are recorded.
+   */
+  texels(texels: number, what: string): TexelBuffer {
+    this.#alive();
+    return this.pool.acquireTexels(texels, what);
+  }
+
+  /** @internal Returns a texel buffer to the pool (later dispatches may reuse it). */
+  releaseTexels(t: TexelBuffer): void {
+    this.pool.releaseTexels(t);
+  }
+
   /** @internal Called by {@link Tensor.dispose}. */
   releaseStorage(s: Storage): void {
     if (--s.refs > 0) return;
@@ -326,18 +340,31 @@ export class Engine {
    */
   run(
     spec: KernelSpec,
-    bindings: Record<string, Tensor | GPUBuffer>,
+    bindings: Record<string, Tensor | GPUBuffer | TexelBuffer>,
     uniforms: UniformValues,
     groups: readonly number[],
   ): void {
     this.#alive();
     const kernel = this.kernels.get(spec);
     const entries: GPUBindGroupEntry[] = [];
-    for (const [name, info] of kernel.storage) {
+    const bound = (name: string) => {
       const b = bindings[name];
-      if (!b) throw new Error(`kernel ${kernel.name}: no tensor bound to "${name}"`);
-      const resource = b instanceof Tensor ? b.binding(kernel.name) : { buffer: b };
+      if (!b) throw new Error(`kernel ${kernel.name}: nothing bound to "${name}"`);
+      return b;
+    };
+    for (const [name, info] of kernel.storage) {
+      const b = bound(name);
+      const resource = b instanceof Tensor
+        ? b.binding(kernel.name)
+        : "view" in b
+        ? b.view
+        : { buffer: b };
       entries.push({ binding: info.binding, resource });
+    }
+    for (const [name, binding] of kernel.textures) {
+      const b = bound(name);
+      if (!("view" in b)) throw new Error(`kernel ${kernel.name}: "${name}" needs a texel buffer`);
+      entries.push({ binding, resource: b.view });
     }
     if (kernel.uniform) {
       entries.push({

@@ -58,6 +58,8 @@ export interface Kernel {
   layout: GPUBindGroupLayout;
   /** Storage bindings used by the entry point, by variable name. */
   storage: Map<string, { binding: number; readOnly: boolean }>;
+  /** Sampled textures (read with `textureLoad`) used by the entry point, by variable name. */
+  textures: Map<string, number>;
   /** The uniform binding, if the entry point uses one. */
   uniform?: { binding: number; size: number; members: Map<string, UniformMember> };
   workgroupSize: [number, number, number];
@@ -95,6 +97,62 @@ function flattenMember(type: any): { kind: ScalarKind; count: number } {
     return { kind: scalarKind(inner), count: Number(vec[1]) };
   }
   return { kind: scalarKind(name), count: 1 };
+}
+
+/**
+ * Expands repeat blocks, which keep register-blocked kernels free of loops over their register
+ * tiles (llvmpipe keeps such loops' arrays in memory, several times slower than named values):
+ *
+ *     // #for i < BM, j < BN
+ *     acc$i_$j += a$i * b$j;
+ *     // #end
+ *
+ * copies the lines between the markers once per (i, j), replacing `$i` and `$j` by the values;
+ * a bound is an integer or a define. Variables are single lowercase letters; blocks may nest.
+ */
+export function expandRepeats(text: string, defines: Record<string, number | boolean>): string {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  let i = 0;
+  const expand = (body: string[], vars: Record<string, number>): string[] =>
+    body.map((l) => l.replace(/\$([a-z])/g, (m, v) => (v in vars ? String(vars[v]) : m)));
+  while (i < lines.length) {
+    const head = /^\s*\/\/ #for (.+)$/.exec(lines[i]);
+    if (!head) {
+      if (/^\s*\/\/ #end\s*$/.test(lines[i])) throw new Error(`line ${i + 1}: #end without #for`);
+      out.push(lines[i++]);
+      continue;
+    }
+    const start = i;
+    let depth = 1;
+    const body: string[] = [];
+    for (i++; i < lines.length; i++) {
+      if (/^\s*\/\/ #for /.test(lines[i])) depth++;
+      if (/^\s*\/\/ #end\s*$/.test(lines[i]) && --depth === 0) break;
+      body.push(lines[i]);
+    }
+    if (depth !== 0) throw new Error(`line ${start + 1}: #for without #end`);
+    i++;
+    const loops = head[1].split(",").map((part) => {
+      const m = /^\s*([a-z])\s*<\s*(\w+)\s*$/.exec(part);
+      if (!m) throw new Error(`line ${start + 1}: bad repeat "${part.trim()}" (want "i < N")`);
+      const bound = /^\d+$/.test(m[2]) ? Number(m[2]) : defines[m[2]];
+      if (typeof bound !== "number") {
+        throw new Error(`line ${start + 1}: repeat bound ${m[2]} is not a numeric define`);
+      }
+      return { name: m[1], bound };
+    });
+    let combos: Record<string, number>[] = [{}];
+    for (const { name, bound } of loops) {
+      combos = combos.flatMap((c) =>
+        Array.from({ length: bound }, (_, v) => ({ ...c, [name]: v }))
+      );
+    }
+    // Nested blocks see the outer values substituted first, then expand themselves.
+    const inner = expandRepeats(body.join("\n"), defines);
+    for (const vars of combos) out.push(...expand(inner.split("\n"), vars));
+  }
+  return out.join("\n");
 }
 
 function defineLines(defines: Record<string, number | boolean> = {}): string {
@@ -138,7 +196,12 @@ export class KernelCache {
     if (text === undefined) throw new Error(`shader ${file} was not loaded`);
     const prefix = defineLines(spec.defines) + "\n" + (this.#sources.get("common") ?? "") + "\n";
     const prefixLines = prefix.split("\n").length - 1;
-    const code = prefix + text;
+    let code: string;
+    try {
+      code = prefix + expandRepeats(text, spec.defines ?? {});
+    } catch (e) {
+      throw new Error(`kernel ${name}: ${file}: ${(e as Error).message}`);
+    }
     let reflect: WgslReflect;
     try {
       reflect = new WgslReflect(code);
@@ -156,6 +219,12 @@ export class KernelCache {
       if (!used.has(s.name)) continue;
       if (s.group !== 0) throw new Error(`kernel ${name}: ${file}: only @group(0) is supported`);
       storage.set(s.name, { binding: s.binding, readOnly: String(s.access) !== "read_write" });
+    }
+    const textures = new Map<string, number>();
+    for (const t of reflect.textures) {
+      if (!used.has(t.name)) continue;
+      if (t.group !== 0) throw new Error(`kernel ${name}: ${file}: only @group(0) is supported`);
+      textures.set(t.name, t.binding);
     }
     let uniform: Kernel["uniform"];
     for (const u of reflect.uniforms) {
@@ -194,6 +263,7 @@ export class KernelCache {
       pipeline,
       layout: pipeline.getBindGroupLayout(0),
       storage,
+      textures,
       uniform,
       workgroupSize: [wg?.[0] ?? 1, wg?.[1] ?? 1, wg?.[2] ?? 1],
     };

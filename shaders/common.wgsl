@@ -7,6 +7,11 @@ fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * WG + lid.x;
 }
 
+// Element i of a texel buffer (engine/buffers.ts TexelBuffer: 4096 vec4s per texture row).
+fn texel_coord(i: u32) -> vec2<u32> {
+  return vec2<u32>(i & 4095u, i >> 12u);
+}
+
 // Philox 4x32-10 (Salmon et al., 2011): counter-based, so element i of a stream is a pure
 // function of (seed, stream, i) and every run with the same seed gives the same numbers.
 fn philox4x32(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {

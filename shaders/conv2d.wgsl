@@ -1,12 +1,12 @@
 // conv2d (NCHW, weight [Cout, Cin/groups, KH, KW]) as register-blocked implicit GEMMs.
 //
-// llvmpipe runs 8 invocations per SIMD row and turns every storage load into a loop over the
-// lanes with a branch per lane, so loads, not FMAs, bound these kernels: a vec4 load costs
-// far less than four f32 loads. The kernels therefore read packed operands whose GEMM K
-// dimension is contiguous, as vec4s, and keep a TM x TN tile of accumulators per invocation in
-// 4x4 matrices (TM, TN in {4, 8, 12, 16}; one vec4 feeds 4 * TN or 4 * TM FMAs). Loops over
-// small constant bounds and arrays are avoided in the hot loops (llvmpipe does not reliably
-// unroll them into registers). Operands are packed first (pack_act, pack_wt):
+// On llvmpipe loads, not FMAs, bound these kernels: it runs 8 invocations per SIMD row and
+// turns a storage-buffer load into a loop over the lanes, while a texel fetch is one vector
+// gather. So the operands are first packed (pack_act, pack_wt) into texel buffers (rgba32float
+// textures, engine/buffers.ts) with the GEMM's K dimension contiguous in vec4s, and each
+// invocation keeps a (4 BM) x (4 BN) tile of accumulators as BM x BN named 4x4 matrices
+// (`// #for` blocks, expanded by engine/kernels.ts; arrays would live in memory), so one 4x4
+// block of an operand feeds 64 FMAs. Packed layouts:
 //   act: [group][rows + 1][k4] vec4s, an NCHW tensor as rows = (b, y, x) positions with the
 //        group's channels contiguous (zero-padded to k4 * 4); the extra last row is all zero
 //        and stands in for padding taps, so the K loop has no bounds checks.
@@ -15,11 +15,15 @@
 //
 //   conv_gemm, DX = 0 (forward):        M = Cout/g, N = B*OH*OW, K = (Cin/g) * KH*KW
 //   conv_gemm, DX = 1 (input gradient): M = Cin/g,  N = B*H*W,   K = (Cout/g) * KH*KW
-//     (taps whose (i + pad - k*dil) is not a multiple of the stride read the zero row)
 //   conv_dw (weight gradient):          M = Cout/g, N = KH*KW * Cin/g (tap-major), K = B*OH*OW
 //
-// Grid: (N blocks, M blocks, group * splits * fold). `fold` spreads N blocks over z when there
-// are more than 65535 of them; `splits` cuts the K loop into chunks (llvmpipe stops an
+// The input gradient is phase-decomposed: input pixel (ih, iw) only receives taps with
+// (ih + pad - kh * dil) divisible by the stride, so the N columns are grouped by the phase
+// ((ih + pad) % stride_h, (iw + pad) % stride_w) and a workgroup, which handles one phase,
+// skips the other taps (a stride-2 3x3 conv does 2.25 of 9 taps per pixel, not 9).
+//
+// Grid: (N blocks, M blocks, fold * (group, split, phase)). `fold` spreads N blocks over z when
+// there are more than 65535 of them; `splits` cuts the K loop into chunks (llvmpipe stops an
 // invocation after 65535 loop iterations) whose partial results go to dst[idx * splits + split]
 // and are summed by a second pass (engine/ops/reduce.ts sumRows): deterministic, no atomics.
 
@@ -53,6 +57,10 @@ struct Params {
   g4: u32,
   g_rows: u32,
   col_blocks: u32,
+  // input gradient: phases (stride_h * stride_w) and the per-phase grid of positions
+  phases: u32,
+  phase_h: u32,
+  phase_w: u32,
   // pack kernels: channels, channels per group, spatial size, rows per group (positions), mode
   pk_c: u32,
   pk_cpg: u32,
@@ -64,12 +72,12 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> act4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> wt4: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> gp4: array<vec4<f32>>;
+@group(0) @binding(2) var act_t: texture_2d<f32>;
+@group(0) @binding(3) var wt_t: texture_2d<f32>;
+@group(0) @binding(4) var gp_t: texture_2d<f32>;
 @group(0) @binding(5) var<storage, read> bias_in: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(7) var dst_t: texture_storage_2d<rgba32float, write>;
 
 // ------------------------------------------------------------------------------- packing
 
@@ -96,7 +104,7 @@ fn pack_act(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     if (last >= 2u) { v.z = src[base + 2u * params.pk_s]; }
     if (last >= 3u) { v.w = src[base + 3u * params.pk_s]; }
   }
-  dst4[i] = v;
+  textureStore(dst_t, texel_coord(i), v);
 }
 
 // weight [Cout, cpg, KH*KW] -> [group][tap][opg][k4] (pk_mode 0, vec4 over input channels)
@@ -129,67 +137,84 @@ fn pack_wt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
       v[q] = src[((grp * params.opg + m) * params.cpg + c) * kk + tap];
     }
   }
-  dst4[i] = v;
+  textureStore(dst_t, texel_coord(i), v);
 }
 
 // ------------------------------------------------------------------------------- GEMM tiles
 
-// (group, split, N block) of a workgroup.
+// What a workgroup works on: group, K split, input-gradient phase (rh, rw), N block.
 struct Tile {
   grp: u32,
   split: u32,
+  rh: u32,
+  rw: u32,
   nblock: u32,
 }
 
 fn tile_of(wid: vec3<u32>, nwg: vec3<u32>) -> Tile {
   let fx = wid.z % params.fold;
   let gs = wid.z / params.fold;
-  return Tile(gs / params.splits, gs % params.splits, fx * nwg.x + wid.x);
+  let phase = gs % params.phases;
+  let gsp = gs / params.phases;
+  return Tile(gsp / params.splits, gsp % params.splits, phase / params.stride_w, phase % params.stride_w, fx * nwg.x + wid.x);
 }
 
-// Four consecutive GEMM columns of conv_gemm: their positions, the row of their image in the
-// packed operand, and per spatial axis the first input coordinate (forward: o * stride - pad)
-// or the quotient and remainder of (i + pad) by the stride (input gradient).
+// Four consecutive GEMM columns of conv_gemm: whether each exists, where its output element
+// of channel 0 is, the row of its image in the packed operand, and per spatial axis the first
+// input coordinate (forward: o * stride - pad) or the phase-local coordinate (input gradient:
+// (i + pad) / stride).
 struct Cols {
-  n: vec4<u32>,
+  valid: vec4<bool>,
+  out: vec4<u32>,
   base: vec4<u32>,
   h: vec4<i32>,
   w: vec4<i32>,
-  rh: vec4<u32>,
-  rw: vec4<u32>,
   zero: u32,
 }
 
-fn columns(first: u32, grp: u32) -> Cols {
+fn columns(first: u32, t: Tile) -> Cols {
   var c: Cols;
-  c.n = vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u);
-  let n = min(c.n, vec4<u32>(params.n_total - 1u));
-  let gbase = grp * params.act_rows;
+  let nv = vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u);
+  let n = min(nv, vec4<u32>(params.n_total - 1u));
+  let gbase = t.grp * params.act_rows;
   c.zero = gbase + params.act_rows - 1u;
   if (DX == 0u) {
     let plane = params.out_h * params.out_w;
     let b = n / plane;
     let r = n % plane;
+    c.valid = nv < vec4<u32>(params.n_total);
+    c.out = b * (params.cout * plane) + r;
     c.base = vec4<u32>(gbase) + b * (params.height * params.width);
     c.h = vec4<i32>((r / params.out_w) * params.stride_h) - i32(params.pad_h);
     c.w = vec4<i32>((r % params.out_w) * params.stride_w) - i32(params.pad_w);
   } else {
-    let plane = params.height * params.width;
-    let b = n / plane;
-    let r = n % plane;
+    // Phase (rh, rw) holds the pixels with (i + pad) % stride == r: i = q * stride + r - pad for
+    // q from the first one inside the image; phase_h x phase_w positions per image.
+    let pp = params.phase_h * params.phase_w;
+    let b = n / pp;
+    let r = n % pp;
+    let qh0 = select(0u, (params.pad_h - t.rh + params.stride_h - 1u) / params.stride_h, params.pad_h >= t.rh);
+    let qw0 = select(0u, (params.pad_w - t.rw + params.stride_w - 1u) / params.stride_w, params.pad_w >= t.rw);
+    let qh = r / params.phase_w + qh0;
+    let qw = r % params.phase_w + qw0;
+    let ih = qh * params.stride_h + t.rh - params.pad_h;
+    let iw = qw * params.stride_w + t.rw - params.pad_w;
+    c.valid = (nv < vec4<u32>(params.n_total)) & (ih < vec4<u32>(params.height)) & (iw < vec4<u32>(params.width));
+    c.out = b * (params.cin * params.height * params.width) + ih * params.width + iw;
     c.base = vec4<u32>(gbase) + b * (params.out_h * params.out_w);
-    let th = r / params.width + params.pad_h;
-    let tw = r % params.width + params.pad_w;
-    c.h = vec4<i32>(th / params.stride_h);
-    c.rh = th % params.stride_h;
-    c.w = vec4<i32>(tw / params.stride_w);
-    c.rw = tw % params.stride_w;
+    c.h = vec4<i32>(qh);
+    c.w = vec4<i32>(qw);
   }
   return c;
 }
 
+// Whether tap (kh, kw) reaches the workgroup's pixels (always, except in the input gradient).
+fn tap_in_phase(t: Tile, kh: u32, kw: u32) -> bool {
+  return DX == 0u || ((kh * params.dil_h) % params.stride_h == t.rh && (kw * params.dil_w) % params.stride_w == t.rw);
+}
+
 // vec4 offsets of the packed rows the four columns read at tap (kh, kw) (the zero row when the
-// tap falls into padding or, for the input gradient, between stride steps).
+// tap falls into padding).
 fn tap_rows(c: Cols, kh: u32, kw: u32) -> vec4<u32> {
   var row: vec4<u32>;
   if (DX == 0u) {
@@ -198,12 +223,9 @@ fn tap_rows(c: Cols, kh: u32, kw: u32) -> vec4<u32> {
     let ok = (vec4<u32>(ih) < vec4<u32>(params.height)) & (vec4<u32>(iw) < vec4<u32>(params.width));
     row = select(vec4<u32>(c.zero), c.base + vec4<u32>(ih) * params.width + vec4<u32>(iw), ok);
   } else {
-    let kh_d = kh * params.dil_h;
-    let kw_d = kw * params.dil_w;
-    let oh = c.h - i32(kh_d / params.stride_h);
-    let ow = c.w - i32(kw_d / params.stride_w);
-    let ok = (c.rh == vec4<u32>(kh_d % params.stride_h)) & (c.rw == vec4<u32>(kw_d % params.stride_w)) &
-      (vec4<u32>(oh) < vec4<u32>(params.out_h)) & (vec4<u32>(ow) < vec4<u32>(params.out_w));
+    let oh = c.h - i32((kh * params.dil_h) / params.stride_h);
+    let ow = c.w - i32((kw * params.dil_w) / params.stride_w);
+    let ok = (vec4<u32>(oh) < vec4<u32>(params.out_h)) & (vec4<u32>(ow) < vec4<u32>(params.out_w));
     row = select(vec4<u32>(c.zero), c.base + vec4<u32>(oh) * params.out_w + vec4<u32>(ow), ok);
   }
   return row * params.k4;
@@ -216,39 +238,46 @@ fn a_rows(abase: u32, first: u32) -> vec4<u32> {
 }
 
 // B block: columns = the four GEMM columns, rows = 4 consecutive K.
-fn ld_rows(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(act4[o.x + c], act4[o.y + c], act4[o.z + c], act4[o.w + c]);
+fn ld_act(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(act_t, texel_coord(o.x + c), 0),
+    textureLoad(act_t, texel_coord(o.y + c), 0),
+    textureLoad(act_t, texel_coord(o.z + c), 0),
+    textureLoad(act_t, texel_coord(o.w + c), 0),
+  );
 }
 
 // A block: rows = four GEMM rows, columns = 4 consecutive K.
-fn ld_rows_t(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(wt4[o.x + c], wt4[o.y + c], wt4[o.z + c], wt4[o.w + c]));
+fn ld_wt(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(
+    textureLoad(wt_t, texel_coord(o.x + c), 0),
+    textureLoad(wt_t, texel_coord(o.y + c), 0),
+    textureLoad(wt_t, texel_coord(o.z + c), 0),
+    textureLoad(wt_t, texel_coord(o.w + c), 0),
+  ));
 }
 
-fn put_gemm(v: f32, m: u32, n: u32, split: u32, grp: u32) {
-  if (m >= params.m_total || n >= params.n_total) {
-    return;
-  }
-  if (DX == 0u) {
-    let plane = params.out_h * params.out_w;
-    let co = grp * params.opg + m;
-    let bv = select(0.0, bias_in[co], params.has_bias != 0u && split == 0u);
-    dst[(((n / plane) * params.cout + co) * plane + n % plane) * params.splits + split] = v + bv;
-  } else {
-    let plane = params.height * params.width;
-    dst[(((n / plane) * params.cin + grp * params.cpg + m) * plane + n % plane) * params.splits + split] = v;
-  }
-}
-
-// Stores a 4x4 block: acc[j][i] is (row m + i, column c.n[j]).
+// Stores a 4x4 block: acc[j][i] is (row m + i, column j of `c`).
 fn store_gemm(acc: mat4x4<f32>, m: u32, c: Cols, t: Tile) {
+  var plane = params.out_h * params.out_w;
+  var ch0 = t.grp * params.opg + m;
+  if (DX == 1u) {
+    plane = params.height * params.width;
+    ch0 = t.grp * params.cpg + m;
+  }
   for (var j = 0u; j < 4u; j++) {
-    let v = acc[j];
-    let n = c.n[j];
-    put_gemm(v.x, m, n, t.split, t.grp);
-    put_gemm(v.y, m + 1u, n, t.split, t.grp);
-    put_gemm(v.z, m + 2u, n, t.split, t.grp);
-    put_gemm(v.w, m + 3u, n, t.split, t.grp);
+    if (!c.valid[j]) {
+      continue;
+    }
+    for (var i = 0u; i < 4u; i++) {
+      if (m + i < params.m_total) {
+        var v = acc[j][i];
+        if (DX == 0u && params.has_bias != 0u && t.split == 0u) {
+          v += bias_in[ch0 + i];
+        }
+        dst[(c.out[j] + (ch0 + i) * plane) * params.splits + t.split] = v;
+      }
+    }
   }
 }
 
@@ -259,117 +288,44 @@ fn conv_gemm(
   @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
   let t = tile_of(wid, nwg);
-  let m0 = (wid.y * WGY + lid.y) * TM;
-  let n0 = (t.nblock * WGX + lid.x) * TN;
+  let m0 = (wid.y * WGY + lid.y) * (4u * BM);
+  let n0 = (t.nblock * WGX + lid.x) * (4u * BN);
   let c_begin = t.split * params.chunk;
   let c_end = min(c_begin + params.chunk, params.k4);
-  var col0: Cols;
-  var col1: Cols;
-  var col2: Cols;
-  var col3: Cols;
-  col0 = columns(n0 + 0u, t.grp);
-  if (TN > 4u) { col1 = columns(n0 + 4u, t.grp); }
-  if (TN > 8u) { col2 = columns(n0 + 8u, t.grp); }
-  if (TN > 12u) { col3 = columns(n0 + 12u, t.grp); }
-  var acc00 = mat4x4<f32>();
-  var acc01 = mat4x4<f32>();
-  var acc02 = mat4x4<f32>();
-  var acc03 = mat4x4<f32>();
-  var acc10 = mat4x4<f32>();
-  var acc11 = mat4x4<f32>();
-  var acc12 = mat4x4<f32>();
-  var acc13 = mat4x4<f32>();
-  var acc20 = mat4x4<f32>();
-  var acc21 = mat4x4<f32>();
-  var acc22 = mat4x4<f32>();
-  var acc23 = mat4x4<f32>();
-  var acc30 = mat4x4<f32>();
-  var acc31 = mat4x4<f32>();
-  var acc32 = mat4x4<f32>();
-  var acc33 = mat4x4<f32>();
-  var ao0: vec4<u32>;
-  var ao1: vec4<u32>;
-  var ao2: vec4<u32>;
-  var ao3: vec4<u32>;
-  var xo0: vec4<u32>;
-  var xo1: vec4<u32>;
-  var xo2: vec4<u32>;
-  var xo3: vec4<u32>;
-  var wa0: mat4x4<f32>;
-  var wa1: mat4x4<f32>;
-  var wa2: mat4x4<f32>;
-  var wa3: mat4x4<f32>;
-  var xb0: mat4x4<f32>;
-  var xb1: mat4x4<f32>;
-  var xb2: mat4x4<f32>;
-  var xb3: mat4x4<f32>;
+  // #for j < BN
+  let col$j = columns(n0 + 4u * $j, t);
+  // #end
+  // #for i < BM, j < BN
+  var acc$i_$j = mat4x4<f32>();
+  // #end
   for (var kh = 0u; kh < params.k_h; kh++) {
     for (var kw = 0u; kw < params.k_w; kw++) {
+      if (!tap_in_phase(t, kh, kw)) {
+        continue;
+      }
       let abase = (t.grp * params.k_h * params.k_w + kh * params.k_w + kw) * params.a_rows;
-      ao0 = a_rows(abase, m0 + 0u);
-      if (TM > 4u) { ao1 = a_rows(abase, m0 + 4u); }
-      if (TM > 8u) { ao2 = a_rows(abase, m0 + 8u); }
-      if (TM > 12u) { ao3 = a_rows(abase, m0 + 12u); }
-      xo0 = tap_rows(col0, kh, kw);
-      if (TN > 4u) { xo1 = tap_rows(col1, kh, kw); }
-      if (TN > 8u) { xo2 = tap_rows(col2, kh, kw); }
-      if (TN > 12u) { xo3 = tap_rows(col3, kh, kw); }
+      // #for i < BM
+      let ao$i = a_rows(abase, m0 + 4u * $i);
+      // #end
+      // #for j < BN
+      let xo$j = tap_rows(col$j, kh, kw);
+      // #end
       for (var c = c_begin; c < c_end; c++) {
-        wa0 = ld_rows_t(ao0, c);
-        if (TM > 4u) { wa1 = ld_rows_t(ao1, c); }
-        if (TM > 8u) { wa2 = ld_rows_t(ao2, c); }
-        if (TM > 12u) { wa3 = ld_rows_t(ao3, c); }
-        xb0 = ld_rows(xo0, c);
-        if (TN > 4u) { xb1 = ld_rows(xo1, c); }
-        if (TN > 8u) { xb2 = ld_rows(xo2, c); }
-        if (TN > 12u) { xb3 = ld_rows(xo3, c); }
-        acc00 += wa0 * xb0;
-        if (TN > 4u) { acc01 += wa0 * xb1; }
-        if (TN > 8u) { acc02 += wa0 * xb2; }
-        if (TN > 12u) { acc03 += wa0 * xb3; }
-        if (TM > 4u) {
-          acc10 += wa1 * xb0;
-          if (TN > 4u) { acc11 += wa1 * xb1; }
-          if (TN > 8u) { acc12 += wa1 * xb2; }
-          if (TN > 12u) { acc13 += wa1 * xb3; }
-        }
-        if (TM > 8u) {
-          acc20 += wa2 * xb0;
-          if (TN > 4u) { acc21 += wa2 * xb1; }
-          if (TN > 8u) { acc22 += wa2 * xb2; }
-          if (TN > 12u) { acc23 += wa2 * xb3; }
-        }
-        if (TM > 12u) {
-          acc30 += wa3 * xb0;
-          if (TN > 4u) { acc31 += wa3 * xb1; }
-          if (TN > 8u) { acc32 += wa3 * xb2; }
-          if (TN > 12u) { acc33 += wa3 * xb3; }
-        }
+        // #for i < BM
+        let wa$i = ld_wt(ao$i, c);
+        // #end
+        // #for j < BN
+        let xb$j = ld_act(xo$j, c);
+        // #end
+        // #for i < BM, j < BN
+        acc$i_$j += wa$i * xb$j;
+        // #end
       }
     }
   }
-  store_gemm(acc00, m0 + 0u, col0, t);
-  if (TN > 4u) { store_gemm(acc01, m0 + 0u, col1, t); }
-  if (TN > 8u) { store_gemm(acc02, m0 + 0u, col2, t); }
-  if (TN > 12u) { store_gemm(acc03, m0 + 0u, col3, t); }
-  if (TM > 4u) {
-    store_gemm(acc10, m0 + 4u, col0, t);
-    if (TN > 4u) { store_gemm(acc11, m0 + 4u, col1, t); }
-    if (TN > 8u) { store_gemm(acc12, m0 + 4u, col2, t); }
-    if (TN > 12u) { store_gemm(acc13, m0 + 4u, col3, t); }
-  }
-  if (TM > 8u) {
-    store_gemm(acc20, m0 + 8u, col0, t);
-    if (TN > 4u) { store_gemm(acc21, m0 + 8u, col1, t); }
-    if (TN > 8u) { store_gemm(acc22, m0 + 8u, col2, t); }
-    if (TN > 12u) { store_gemm(acc23, m0 + 8u, col3, t); }
-  }
-  if (TM > 12u) {
-    store_gemm(acc30, m0 + 12u, col0, t);
-    if (TN > 4u) { store_gemm(acc31, m0 + 12u, col1, t); }
-    if (TN > 8u) { store_gemm(acc32, m0 + 12u, col2, t); }
-    if (TN > 12u) { store_gemm(acc33, m0 + 12u, col3, t); }
-  }
+  // #for i < BM, j < BN
+  store_gemm(acc$i_$j, m0 + 4u * $i, col$j, t);
+  // #end
 }
 
 // ------------------------------------------------------------------------------- weight grad
@@ -377,13 +333,23 @@ fn conv_gemm(
 // A block of the weight gradient: columns = 4 positions, rows = 4 output channels (g rows).
 fn ld_pos_g(o: vec4<u32>, m4: u32) -> mat4x4<f32> {
   let q = min(m4, params.g4 - 1u);
-  return mat4x4<f32>(gp4[o.x + q], gp4[o.y + q], gp4[o.z + q], gp4[o.w + q]);
+  return mat4x4<f32>(
+    textureLoad(gp_t, texel_coord(o.x + q), 0),
+    textureLoad(gp_t, texel_coord(o.y + q), 0),
+    textureLoad(gp_t, texel_coord(o.z + q), 0),
+    textureLoad(gp_t, texel_coord(o.w + q), 0),
+  );
 }
 
 // B block: columns = 4 positions, rows = 4 input channels (x rows shifted by the tap).
 fn ld_pos_x(o: vec4<u32>, c4: u32) -> mat4x4<f32> {
   let q = min(c4, params.k4 - 1u);
-  return mat4x4<f32>(act4[o.x + q], act4[o.y + q], act4[o.z + q], act4[o.w + q]);
+  return mat4x4<f32>(
+    textureLoad(act_t, texel_coord(o.x + q), 0),
+    textureLoad(act_t, texel_coord(o.y + q), 0),
+    textureLoad(act_t, texel_coord(o.z + q), 0),
+    textureLoad(act_t, texel_coord(o.w + q), 0),
+  );
 }
 
 // Stores a 4x4 block of dw: acc[j][i] is (output channel m + i, input channel c + j).
@@ -442,10 +408,10 @@ fn conv_dw(
 ) {
   let t = tile_of(wid, nwg);
   let kk = params.k_h * params.k_w;
-  let m0 = (wid.y * WGY + lid.y) * TM;
+  let m0 = (wid.y * WGY + lid.y) * (4u * BM);
   let cb = t.nblock * WGX + lid.x;
   let tap = min(cb / params.col_blocks, kk - 1u);
-  let c0 = (cb % params.col_blocks) * TN;
+  let c0 = (cb % params.col_blocks) * (4u * BN);
   let dh = i32((tap / params.k_w) * params.dil_h) - i32(params.pad_h);
   let dw = i32((tap % params.k_w) * params.dil_w) - i32(params.pad_w);
   let gm4 = m0 / 4u;
@@ -457,30 +423,9 @@ fn conv_dw(
   let x_at = XRows(dh, dw, t.grp * params.act_rows, t.grp * params.act_rows + params.act_rows - 1u);
   let gbase = t.grp * params.g_rows;
   let gzero = gbase + params.g_rows - 1u;
-  var acc00 = mat4x4<f32>();
-  var acc01 = mat4x4<f32>();
-  var acc02 = mat4x4<f32>();
-  var acc03 = mat4x4<f32>();
-  var acc10 = mat4x4<f32>();
-  var acc11 = mat4x4<f32>();
-  var acc12 = mat4x4<f32>();
-  var acc13 = mat4x4<f32>();
-  var acc20 = mat4x4<f32>();
-  var acc21 = mat4x4<f32>();
-  var acc22 = mat4x4<f32>();
-  var acc23 = mat4x4<f32>();
-  var acc30 = mat4x4<f32>();
-  var acc31 = mat4x4<f32>();
-  var acc32 = mat4x4<f32>();
-  var acc33 = mat4x4<f32>();
-  var ga0: mat4x4<f32>;
-  var ga1: mat4x4<f32>;
-  var ga2: mat4x4<f32>;
-  var ga3: mat4x4<f32>;
-  var xb0: mat4x4<f32>;
-  var xb1: mat4x4<f32>;
-  var xb2: mat4x4<f32>;
-  var xb3: mat4x4<f32>;
+  // #for i < BM, j < BN
+  var acc$i_$j = mat4x4<f32>();
+  // #end
   for (var p = p_begin; p < p_end; p += 4u) {
     // Four consecutive positions; those past the chunk read zero rows.
     let ok = vec4<u32>(p) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p_end);
@@ -490,60 +435,20 @@ fn conv_dw(
     let pos3 = next_pos(pos2);
     let xrow = vec4<u32>(x_row(x_at, pos, ok.x), x_row(x_at, pos1, ok.y), x_row(x_at, pos2, ok.z), x_row(x_at, pos3, ok.w));
     pos = next_pos(pos3);
-    ga0 = ld_pos_g(grow, gm4 + 0u);
-    if (TM > 4u) { ga1 = ld_pos_g(grow, gm4 + 1u); }
-    if (TM > 8u) { ga2 = ld_pos_g(grow, gm4 + 2u); }
-    if (TM > 12u) { ga3 = ld_pos_g(grow, gm4 + 3u); }
-    xb0 = ld_pos_x(xrow, xc4 + 0u);
-    if (TN > 4u) { xb1 = ld_pos_x(xrow, xc4 + 1u); }
-    if (TN > 8u) { xb2 = ld_pos_x(xrow, xc4 + 2u); }
-    if (TN > 12u) { xb3 = ld_pos_x(xrow, xc4 + 3u); }
-    acc00 += ga0 * transpose(xb0);
-    if (TN > 4u) { acc01 += ga0 * transpose(xb1); }
-    if (TN > 8u) { acc02 += ga0 * transpose(xb2); }
-    if (TN > 12u) { acc03 += ga0 * transpose(xb3); }
-    if (TM > 4u) {
-      acc10 += ga1 * transpose(xb0);
-      if (TN > 4u) { acc11 += ga1 * transpose(xb1); }
-      if (TN > 8u) { acc12 += ga1 * transpose(xb2); }
-      if (TN > 12u) { acc13 += ga1 * transpose(xb3); }
-    }
-    if (TM > 8u) {
-      acc20 += ga2 * transpose(xb0);
-      if (TN > 4u) { acc21 += ga2 * transpose(xb1); }
-      if (TN > 8u) { acc22 += ga2 * transpose(xb2); }
-      if (TN > 12u) { acc23 += ga2 * transpose(xb3); }
-    }
-    if (TM > 12u) {
-      acc30 += ga3 * transpose(xb0);
-      if (TN > 4u) { acc31 += ga3 * transpose(xb1); }
-      if (TN > 8u) { acc32 += ga3 * transpose(xb2); }
-      if (TN > 12u) { acc33 += ga3 * transpose(xb3); }
-    }
+    // #for i < BM
+    let ga$i = ld_pos_g(grow, gm4 + $i);
+    // #end
+    // #for j < BN
+    let xb$j = transpose(ld_pos_x(xrow, xc4 + $j));
+    // #end
+    // #for i < BM, j < BN
+    acc$i_$j += ga$i * xb$j;
+    // #end
   }
   if (cb >= params.col_blocks * kk) {
     return;
   }
-  store_dw(acc00, m0 + 0u, c0 + 0u, tap, t);
-  if (TN > 4u) { store_dw(acc01, m0 + 0u, c0 + 4u, tap, t); }
-  if (TN > 8u) { store_dw(acc02, m0 + 0u, c0 + 8u, tap, t); }
-  if (TN > 12u) { store_dw(acc03, m0 + 0u, c0 + 12u, tap, t); }
-  if (TM > 4u) {
-    store_dw(acc10, m0 + 4u, c0 + 0u, tap, t);
-    if (TN > 4u) { store_dw(acc11, m0 + 4u, c0 + 4u, tap, t); }
-    if (TN > 8u) { store_dw(acc12, m0 + 4u, c0 + 8u, tap, t); }
-    if (TN > 12u) { store_dw(acc13, m0 + 4u, c0 + 12u, tap, t); }
-  }
-  if (TM > 8u) {
-    store_dw(acc20, m0 + 8u, c0 + 0u, tap, t);
-    if (TN > 4u) { store_dw(acc21, m0 + 8u, c0 + 4u, tap, t); }
-    if (TN > 8u) { store_dw(acc22, m0 + 8u, c0 + 8u, tap, t); }
-    if (TN > 12u) { store_dw(acc23, m0 + 8u, c0 + 12u, tap, t); }
-  }
-  if (TM > 12u) {
-    store_dw(acc30, m0 + 12u, c0 + 0u, tap, t);
-    if (TN > 4u) { store_dw(acc31, m0 + 12u, c0 + 4u, tap, t); }
-    if (TN > 8u) { store_dw(acc32, m0 + 12u, c0 + 8u, tap, t); }
-    if (TN > 12u) { store_dw(acc33, m0 + 12u, c0 + 12u, tap, t); }
-  }
+  // #for i < BM, j < BN
+  store_dw(acc$i_$j, m0 + 4u * $i, c0 + 4u * $j, tap, t);
+  // #end
 }

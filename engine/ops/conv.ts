@@ -1,6 +1,7 @@
 /** 2-D convolution (torch.nn.functional.conv2d) as register-blocked implicit GEMMs, with gradients. */
 import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
+import type { TexelBuffer } from "../buffers.ts";
 import { fmtShape } from "../tensor.ts";
 import { sum, sumRows } from "./reduce.ts";
 
@@ -18,23 +19,45 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-/** Register tile and workgroup shape of one conv kernel (WGX must be a multiple of 8). */
+/**
+ * Register tile and workgroup shape of one conv kernel: each invocation computes (4 bm) x (4 bn)
+ * outputs of the GEMM (bm, bn in 1..8); wgx must be a multiple of 8 (llvmpipe's SIMD width).
+ */
 export interface ConvTile {
-  tm: number;
-  tn: number;
+  bm: number;
+  bn: number;
   wgx: number;
   wgy: number;
 }
 
+/** Tiles of the three kernels (forward, input gradient, weight gradient). */
+export interface ConvTiles {
+  fwd: ConvTile;
+  dx: ConvTile;
+  dw: ConvTile;
+}
+
 /**
- * @internal Tiling of the three kernels (forward, input gradient, weight gradient), tuned on
- * llvmpipe; exposed so benchmarks can try others.
+ * @internal Tiling per adapter kind, exposed so benchmarks can try others. On llvmpipe big
+ * register tiles win (fewer gathers per FMA; spilled accumulators are cheap next to gathers);
+ * on a GPU big tiles would cost occupancy, so hardware adapters get 8x8.
  */
-export const convTiles: { fwd: ConvTile; dx: ConvTile; dw: ConvTile } = {
-  fwd: { tm: 8, tn: 8, wgx: 8, wgy: 8 },
-  dx: { tm: 8, tn: 8, wgx: 8, wgy: 8 },
-  dw: { tm: 8, tn: 8, wgx: 8, wgy: 8 },
+export const convTiles: { software: ConvTiles; hardware: ConvTiles } = {
+  software: {
+    fwd: { bm: 8, bn: 4, wgx: 8, wgy: 8 },
+    dx: { bm: 8, bn: 4, wgx: 8, wgy: 8 },
+    dw: { bm: 8, bn: 4, wgx: 8, wgy: 8 },
+  },
+  hardware: {
+    fwd: { bm: 2, bn: 2, wgx: 16, wgy: 8 },
+    dx: { bm: 2, bn: 2, wgx: 16, wgy: 8 },
+    dw: { bm: 2, bn: 2, wgx: 16, wgy: 8 },
+  },
 };
+
+function tilesFor(e: Engine): ConvTiles {
+  return e.gpu.isSoftware ? convTiles.software : convTiles.hardware;
+}
 
 /** Loop iterations one invocation may spend in its K loop (llvmpipe stops at 65535). */
 const LOOP_BUDGET = 16384;
@@ -169,41 +192,41 @@ function checkTensors(...ts: Tensor[]): void {
 
 /**
  * The tile actually used for a GEMM with `m` rows and `n` columns: the configured one, shrunk
- * (in steps of 4) where a dimension is smaller, with no more workgroup rows than M needs.
+ * where a dimension is smaller, with no more workgroup rows than M needs.
  */
 function fitTile(tile: ConvTile, m: number, n: number): ConvTile {
-  const ok = (v: number) => v === 4 || v === 8 || v === 12 || v === 16;
-  if (!ok(tile.tm) || !ok(tile.tn) || tile.wgx % 8 !== 0 || tile.wgx < 8 || !(tile.wgy >= 1)) {
+  const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= 8;
+  if (!ok(tile.bm) || !ok(tile.bn) || tile.wgx % 8 !== 0 || tile.wgx < 8 || !(tile.wgy >= 1)) {
     throw new Error(
-      `conv2d: invalid tile ${JSON.stringify(tile)} (tm, tn in 4/8/12/16, wgx a multiple of 8)`,
+      `conv2d: invalid tile ${JSON.stringify(tile)} (bm, bn in 1..8, wgx a multiple of 8)`,
     );
   }
-  const tm = Math.min(tile.tm, Math.ceil(m / 4) * 4);
-  const tn = Math.min(tile.tn, Math.ceil(n / 4) * 4);
-  return { tm, tn, wgx: tile.wgx, wgy: Math.max(1, Math.min(tile.wgy, Math.ceil(m / tm))) };
+  const bm = Math.min(tile.bm, Math.ceil(m / 4));
+  const bn = Math.min(tile.bn, Math.ceil(n / 4));
+  return { bm, bn, wgx: tile.wgx, wgy: Math.max(1, Math.min(tile.wgy, Math.ceil(m / (4 * bm)))) };
 }
 
 /** Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all). */
 function defines(tile: ConvTile, dx: boolean): Record<string, number> {
-  return { TM: tile.tm, TN: tile.tn, WGX: tile.wgx, WGY: tile.wgy, DX: dx ? 1 : 0 };
+  return { BM: tile.bm, BN: tile.bn, WGX: tile.wgx, WGY: tile.wgy, DX: dx ? 1 : 0 };
 }
 
-const PACK_DEFINES = { TM: 4, TN: 4, WGX: 8, WGY: 1, DX: 0 };
+const PACK_DEFINES = { BM: 1, BN: 1, WGX: 8, WGY: 1, DX: 0 };
 
 /**
  * Packs an NCHW tensor [batch, channels, ...spatial] as [groups][batch*spatial + 1][k4] vec4s:
  * per group, one row per position with that group's channels contiguous (zero-padded to a
  * multiple of 4), plus an all-zero row.
  */
-function packAct(t: Tensor, channels: number, groups: number, spatial: number): Tensor {
+function packAct(t: Tensor, channels: number, groups: number, spatial: number): TexelBuffer {
   const e = t.engine;
   const batch = t.shape[0];
   const cpg = channels / groups;
   const k4 = Math.ceil(cpg / 4);
   const rows = batch * spatial;
   const total = groups * (rows + 1) * k4;
-  const out = e.empty([total * 4]);
-  e.run({ file: "conv2d", entry: "pack_act", defines: PACK_DEFINES }, { src: t, dst4: out }, {
+  const out = e.texels(total, "conv2d");
+  e.run({ file: "conv2d", entry: "pack_act", defines: PACK_DEFINES }, { src: t, dst_t: out }, {
     k4,
     pk_c: channels,
     pk_cpg: cpg,
@@ -219,13 +242,13 @@ function packAct(t: Tensor, channels: number, groups: number, spatial: number): 
  * (`transposed` false, the forward's A operand) or rows of input channels with output channels
  * contiguous (`transposed` true, the input gradient's A operand), zero-padded to vec4s.
  */
-function packWt(weight: Tensor, geo: Geometry, transposed: boolean): Tensor {
+function packWt(weight: Tensor, geo: Geometry, transposed: boolean): TexelBuffer {
   const e = weight.engine;
   const rows = transposed ? geo.cpg : geo.opg;
   const k4 = Math.ceil((transposed ? geo.opg : geo.cpg) / 4);
   const total = geo.groups * geo.kH * geo.kW * rows * k4;
-  const out = e.empty([total * 4]);
-  e.run({ file: "conv2d", entry: "pack_wt", defines: PACK_DEFINES }, { src: weight, dst4: out }, {
+  const out = e.texels(total, "conv2d");
+  e.run({ file: "conv2d", entry: "pack_wt", defines: PACK_DEFINES }, { src: weight, dst_t: out }, {
     k4,
     cpg: geo.cpg,
     opg: geo.opg,
@@ -257,12 +280,13 @@ function geoUniforms(geo: Geometry): Record<string, number> {
     pad_w: geo.padding[1],
     dil_h: geo.dilation[0],
     dil_w: geo.dilation[1],
+    phases: 1,
   };
 }
 
 /**
  * Grid for `lanes` invocations along N (folded into z beyond the per-dimension limit) and
- * `m` GEMM rows, with `zPerFold` (groups * splits) slices along z.
+ * `m` GEMM rows, with `zPerFold` (groups * splits * phases) slices along z.
  */
 function grid(
   e: Engine,
@@ -274,7 +298,7 @@ function grid(
   const max = e.device.limits.maxComputeWorkgroupsPerDimension;
   const gx = Math.ceil(lanes / tile.wgx);
   const fold = Math.ceil(gx / max);
-  const gy = Math.ceil(m / (tile.wgy * tile.tm));
+  const gy = Math.ceil(m / (tile.wgy * tile.bm * 4));
   const gz = zPerFold * fold;
   if (gy > max || gz > max) {
     throw new Error(`conv2d: problem too large for one dispatch (grid ${gx}x${gy}x${gz})`);
@@ -294,33 +318,43 @@ function finish(dst: Tensor, shape: readonly number[], splits: number): Tensor {
   return out;
 }
 
-/** Forward or input-gradient GEMM over packed operands. */
+/**
+ * Forward or input-gradient GEMM over packed operands. The input gradient's columns are grouped
+ * by stride phase (see shaders/conv2d.wgsl): `phaseH` x `phaseW` positions per image and phase.
+ */
 function gemm(
   dx: boolean,
   geo: Geometry,
-  act: Tensor,
-  wt: Tensor,
+  act: TexelBuffer,
+  wt: TexelBuffer,
   bias: Tensor | null,
   shape: readonly number[],
+  source: Tensor,
 ): Tensor {
-  const e = act.engine;
+  const e = source.engine;
   const m = dx ? geo.cpg : geo.opg;
-  const n = dx ? geo.batch * geo.height * geo.width : geo.batch * geo.outH * geo.outW;
+  const phases = dx ? geo.stride[0] * geo.stride[1] : 1;
+  const phaseH = Math.ceil(geo.height / geo.stride[0]);
+  const phaseW = Math.ceil(geo.width / geo.stride[1]);
+  const n = dx ? geo.batch * phaseH * phaseW : geo.batch * geo.outH * geo.outW;
   if (n === 0) return e.empty(shape);
-  const tile = fitTile(dx ? convTiles.dx : convTiles.fwd, m, n);
+  const tiles = tilesFor(e);
+  const tile = fitTile(dx ? tiles.dx : tiles.fwd, m, n);
   const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
   const kk = geo.kH * geo.kW;
   const chunk = Math.max(1, Math.min(k4, Math.floor(LOOP_BUDGET / kk)));
   const splits = Math.ceil(k4 / chunk);
   const defs = defines(tile, dx);
-  const { fold, groups } = grid(e, tile, Math.ceil(n / tile.tn), m, geo.groups * splits);
+  const lanes = Math.ceil(n / (tile.bn * 4));
+  const { fold, groups } = grid(e, tile, lanes, m, geo.groups * splits * phases);
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
   const actRows = (dx ? geo.batch * geo.outH * geo.outW : geo.batch * geo.height * geo.width) + 1;
   e.run({ file: "conv2d", entry: "conv_gemm", defines: defs }, {
-    act4: act,
-    wt4: wt,
-    bias_in: bias ?? wt,
+    act_t: act,
+    wt_t: wt,
+    // Without bias any read-only buffer fills the binding (it is not read).
+    bias_in: bias ?? source,
     dst,
   }, {
     ...geoUniforms(geo),
@@ -333,25 +367,30 @@ function gemm(
     k4,
     act_rows: actRows,
     a_rows: m,
+    phases,
+    phase_h: phaseH,
+    phase_w: phaseW,
   }, groups);
   return finish(dst, shape, splits);
 }
 
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, geo: Geometry): Tensor {
+  const e = x.engine;
   const act = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
   const wt = packWt(weight, geo, false);
-  const out = gemm(false, geo, act, wt, bias, [geo.batch, geo.cout, geo.outH, geo.outW]);
-  act.dispose();
-  wt.dispose();
+  const out = gemm(false, geo, act, wt, bias, [geo.batch, geo.cout, geo.outH, geo.outW], x);
+  e.releaseTexels(act);
+  e.releaseTexels(wt);
   return out;
 }
 
 function inputGrad(g: Tensor, weight: Tensor, geo: Geometry): Tensor {
+  const e = g.engine;
   const act = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
   const wt = packWt(weight, geo, true);
-  const out = gemm(true, geo, act, wt, null, [geo.batch, geo.cin, geo.height, geo.width]);
-  act.dispose();
-  wt.dispose();
+  const out = gemm(true, geo, act, wt, null, [geo.batch, geo.cin, geo.height, geo.width], g);
+  e.releaseTexels(act);
+  e.releaseTexels(wt);
   return out;
 }
 
@@ -360,18 +399,18 @@ function weightGrad(g: Tensor, x: Tensor, geo: Geometry): Tensor {
   const shape = [geo.cout, geo.cpg, geo.kH, geo.kW];
   const positions = geo.batch * geo.outH * geo.outW;
   if (positions === 0) return e.zeros(shape);
-  const tile = fitTile(convTiles.dw, geo.opg, geo.cpg);
+  const tile = fitTile(tilesFor(e).dw, geo.opg, geo.cpg);
   const xp = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
   const gp = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
   const chunk = Math.min(Math.ceil(positions / 4) * 4, DW_CHUNK);
   const splits = Math.ceil(positions / chunk);
-  const colBlocks = Math.ceil(geo.cpg / tile.tn);
+  const colBlocks = Math.ceil(geo.cpg / (tile.bn * 4));
   const kk = geo.kH * geo.kW;
   const defs = defines(tile, false);
   const { fold, groups } = grid(e, tile, colBlocks * kk, geo.opg, geo.groups * splits);
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
-  e.run({ file: "conv2d", entry: "conv_dw", defines: defs }, { act4: xp, gp4: gp, dst }, {
+  e.run({ file: "conv2d", entry: "conv_dw", defines: defs }, { act_t: xp, gp_t: gp, dst }, {
     ...geoUniforms(geo),
     splits,
     chunk,
@@ -383,8 +422,8 @@ function weightGrad(g: Tensor, x: Tensor, geo: Geometry): Tensor {
     g_rows: positions + 1,
     col_blocks: colBlocks,
   }, groups);
-  xp.dispose();
-  gp.dispose();
+  e.releaseTexels(xp);
+  e.releaseTexels(gp);
   return finish(dst, shape, splits);
 }
 

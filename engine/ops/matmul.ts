@@ -1,26 +1,36 @@
 /** Matrix products: matmul (2-D and batched) and linear layers. */
 import type { Tensor } from "../tensor.ts";
 import { fmtShape } from "../tensor.ts";
+import type { TexelBuffer } from "../buffers.ts";
 import { sumRows } from "./reduce.ts";
 import { sumTo } from "./shape_utils.ts";
 
-/** Register-block (TM, TN in 4 or 8) and workgroup shape of the vec4 matmul kernel. */
+/**
+ * Register tile and workgroup shape of the vec4 matmul kernel: each invocation computes
+ * (4 bm) x (4 bn) outputs (bm, bn in 1..8).
+ */
 export interface MatmulTiling {
-  tm: number;
-  tn: number;
+  bm: number;
+  bn: number;
   wgX: number;
   wgY: number;
 }
 
-/** Tiling used on every adapter until per-adapter tuning picks otherwise (tuned on llvmpipe). */
-export const DEFAULT_TILING: MatmulTiling = { tm: 8, tn: 8, wgX: 8, wgY: 8 };
+/**
+ * @internal Tiling per adapter kind. On llvmpipe big register tiles win (fewer gathers per FMA;
+ * see shaders/matmul.wgsl); on a GPU they would cost occupancy.
+ */
+export const matmulTiling: { software: MatmulTiling; hardware: MatmulTiling } = {
+  software: { bm: 8, bn: 4, wgX: 8, wgY: 8 },
+  hardware: { bm: 2, bn: 2, wgX: 16, wgY: 8 },
+};
 
 /** K values per invocation before the product is split (llvmpipe's loop budget is 65535). */
 const MAX_K_PER_INVOCATION = 8192;
 
 /**
- * Products up to this many multiply-adds that would need a pack dispatch run the scalar kernel
- * instead (the extra dispatches cost more than the faster loop saves).
+ * Products up to this many multiply-adds run the scalar kernel, which reads the operands
+ * directly (pack dispatches would cost more than the faster loop saves).
  */
 const SCALAR_MAX_MACS = 1 << 16;
 
@@ -32,53 +42,29 @@ interface Operand {
   strideBatch: number;
 }
 
-/** How the vec4 kernel reads an operand: tensor, layout flag, vec4 strides. */
-interface Vec4Operand {
-  t: Tensor;
-  /**
-   * A: 0 = rows of M with K contiguous, 1 = rows of K with M contiguous;
-   * B: 0 = rows of K with N contiguous, 1 = rows of N with K contiguous.
-   */
-  layout: 0 | 1;
-  row: number;
-  batch: number;
-  /** A packed copy the caller must free. */
-  owned: boolean;
-}
-
-const PACK_DEFINES = {
-  TM: 4,
-  TN: 4,
-  WG_X: 8,
-  WG_Y: 1,
-  HAS_BIAS: false,
-  A_T: 0,
-  B_T: 0,
-  SWAP: false,
-};
+const PACK_DEFINES = { BM: 1, BN: 1, WG_X: 8, WG_Y: 1, HAS_BIAS: false };
 
 /**
- * Copies a strided operand into [batches][rows][ceil(cols / 4)] vec4s, element (r, c) of batch q
- * at src[q * sb + r * sr + c * sc], zero for r >= validRows or c >= cols.
+ * Copies `rows` x `cols` of each of `batches` strided matrices into a texel buffer as
+ * [batches][rows][ceil(cols / 4)] vec4s, element (r, c) of batch q from src[q * sb + r * sr +
+ * c * sc], zero-padded past `cols`.
  */
 function pack(
   t: Tensor,
   batches: number,
   rows: number,
-  validRows: number,
   cols: number,
   sr: number,
   sc: number,
   sb: number,
-): Tensor {
+): TexelBuffer {
   const e = t.engine;
   const c4 = Math.ceil(cols / 4);
   const total = batches * rows * c4;
-  const out = e.empty([total * 4]);
-  e.run({ file: "matmul", entry: "pack", defines: PACK_DEFINES }, { src: t, dst4: out }, {
+  const out = e.texels(total, "matmul");
+  e.run({ file: "matmul", entry: "pack", defines: PACK_DEFINES }, { src: t, dst_t: out }, {
     pk_rows: rows,
     pk_c4: c4,
-    pk_vr: validRows,
     pk_vc: cols,
     pk_sr: sr,
     pk_sc: sc,
@@ -86,34 +72,6 @@ function pack(
     pk_total: total,
   }, e.grid(total));
   return out;
-}
-
-/** A in a layout the vec4 kernel reads directly, or null when it must be packed. */
-function directA(a: Operand, batch: number, m: number, k: number): Vec4Operand | null {
-  const sb = batch > 1 ? a.strideBatch : 0;
-  if (k % 4 !== 0 || sb % 4 !== 0) return null;
-  const sm = m > 1 ? a.strideRow : 0;
-  if (a.strideCol === 1 && sm % 4 === 0) {
-    return { t: a.t, layout: 0, row: sm / 4, batch: sb / 4, owned: false };
-  }
-  if (m % 4 === 0 && sm === 1 && a.strideCol % 4 === 0) {
-    return { t: a.t, layout: 1, row: a.strideCol / 4, batch: sb / 4, owned: false };
-  }
-  return null;
-}
-
-/** B in a layout the vec4 kernel reads directly, or null when it must be packed. */
-function directB(b: Operand, batch: number, n: number, k: number): Vec4Operand | null {
-  const sb = batch > 1 ? b.strideBatch : 0;
-  if (k % 4 !== 0 || sb % 4 !== 0) return null;
-  const sn = n > 1 ? b.strideCol : 0;
-  if (n % 4 === 0 && sn === 1 && b.strideRow % 4 === 0) {
-    return { t: b.t, layout: 0, row: b.strideRow / 4, batch: sb / 4, owned: false };
-  }
-  if (b.strideRow === 1 && sn % 4 === 0) {
-    return { t: b.t, layout: 1, row: sn / 4, batch: sb / 4, owned: false };
-  }
-  return null;
 }
 
 /** @internal C[b] = A[b] @ B[b] (+ bias[n]) for strided operands; returns [batch, m, n]. */
@@ -125,76 +83,48 @@ export function gemm(
   n: number,
   k: number,
   bias?: Tensor,
-  tiling: MatmulTiling = DEFAULT_TILING,
+  tiling?: MatmulTiling,
 ): Tensor {
   const e = a.t.engine;
   const splits = Math.max(1, Math.ceil(k / MAX_K_PER_INVOCATION));
-  const da = directA(a, batch, m, k);
-  const db = directB(b, batch, n, k);
-  const scalar = batch * m * n === 0 || k === 0 ||
-    ((!da || !db) && batch * m * n * k <= SCALAR_MAX_MACS);
   const out = e.empty([batch, m, n]);
   const target = splits === 1 ? out : e.empty([batch * m * n, splits]);
-  if (scalar) gemmScalar(a, b, batch, m, n, k, splits, target, bias);
-  else {
+  if (batch * m * n === 0 || k === 0 || batch * m * n * k <= SCALAR_MAX_MACS) {
+    gemmScalar(a, b, batch, m, n, k, splits, target, bias);
+  } else {
+    const t = tiling ?? (e.gpu.isSoftware ? matmulTiling.software : matmulTiling.hardware);
     const k4 = Math.ceil(k / 4);
-    const n4 = Math.ceil(n / 4);
-    const batches = (s: number) => (batch > 1 && s !== 0 ? batch : 1);
-    const va: Vec4Operand = da ?? (() => {
-      const q = batches(a.strideBatch);
-      const t = pack(a.t, q, m, m, k, a.strideRow, a.strideCol, a.strideBatch);
-      return { t, layout: 0, row: k4, batch: q > 1 ? m * k4 : 0, owned: true };
-    })();
-    const vb: Vec4Operand = db ?? (() => {
-      const q = batches(b.strideBatch);
-      const t = pack(b.t, q, k4 * 4, k, n, b.strideRow, b.strideCol, b.strideBatch);
-      return { t, layout: 0, row: n4, batch: q > 1 ? k4 * 4 * n4 : 0, owned: true };
-    })();
-    const chunk = Math.ceil(k4 / splits);
-    const tm = m <= 4 ? 4 : Math.min(tiling.tm, 8);
-    const tn = n <= 4 ? 4 : Math.min(tiling.tn, 8);
-    const mBlocks = Math.ceil(m / tm);
-    const nBlocks = Math.ceil(n / tn);
-    // The x dimension fills llvmpipe's 8-wide SIMD rows: put the longer side there.
-    const swap = nBlocks < tiling.wgX && mBlocks > nBlocks;
-    const xBlocks = swap ? mBlocks : nBlocks;
-    const yBlocks = swap ? nBlocks : mBlocks;
-    const wgX = tiling.wgX;
-    const wgY = Math.max(1, Math.min(tiling.wgY, yBlocks));
+    const aBatches = batch > 1 && a.strideBatch !== 0 ? batch : 1;
+    const bBatches = batch > 1 && b.strideBatch !== 0 ? batch : 1;
+    const pa = pack(a.t, aBatches, m, k, a.strideRow, a.strideCol, a.strideBatch);
+    // B is packed transposed: rows of N with K contiguous.
+    const pb = pack(b.t, bBatches, n, k, b.strideCol, b.strideRow, b.strideBatch);
+    const bm = Math.min(t.bm, Math.ceil(m / 4));
+    const bn = Math.min(t.bn, Math.ceil(n / 4));
+    const mBlocks = Math.ceil(m / (4 * bm));
+    const nBlocks = Math.ceil(n / (4 * bn));
+    const wgY = Math.max(1, Math.min(t.wgY, mBlocks));
     e.run(
       {
         file: "matmul",
         entry: "matmul",
-        defines: {
-          TM: tm,
-          TN: tn,
-          WG_X: wgX,
-          WG_Y: wgY,
-          HAS_BIAS: !!bias,
-          A_T: va.layout,
-          B_T: vb.layout,
-          SWAP: swap,
-        },
+        defines: { BM: bm, BN: bn, WG_X: t.wgX, WG_Y: wgY, HAS_BIAS: !!bias },
       },
-      { lhs4: va.t, rhs4: vb.t, bias_in: bias ?? va.t, dst: target },
+      { lhs_t: pa, rhs_t: pb, bias_in: bias ?? a.t, dst: target },
       {
         m,
         n,
         k,
         splits,
         k4,
-        chunk,
-        m4: Math.ceil(m / 4),
-        n4,
-        a_row: va.row,
-        a_batch: va.batch,
-        b_row: vb.row,
-        b_batch: vb.batch,
+        chunk: Math.ceil(k4 / splits),
+        a_batch: aBatches > 1 ? m * k4 : 0,
+        b_batch: bBatches > 1 ? n * k4 : 0,
       },
-      [Math.ceil(xBlocks / wgX), Math.ceil(yBlocks / wgY), batch * splits],
+      [Math.ceil(nBlocks / t.wgX), Math.ceil(mBlocks / wgY), batch * splits],
     );
-    if (va.owned) va.t.dispose();
-    if (vb.owned) vb.t.dispose();
+    e.releaseTexels(pa);
+    e.releaseTexels(pb);
   }
   if (splits === 1) return out;
   out.dispose();
@@ -217,24 +147,13 @@ function gemmScalar(
   target: Tensor,
   bias?: Tensor,
 ): void {
-  const tm = 4;
-  const tn = 4;
   const wgX = 8;
   const wgY = 8;
   a.t.engine.run(
     {
       file: "matmul",
       entry: "matmul_scalar",
-      defines: {
-        TM: tm,
-        TN: tn,
-        WG_X: wgX,
-        WG_Y: wgY,
-        HAS_BIAS: !!bias,
-        A_T: 0,
-        B_T: 0,
-        SWAP: false,
-      },
+      defines: { BM: 1, BN: 1, WG_X: wgX, WG_Y: wgY, HAS_BIAS: !!bias },
     },
     { lhs: a.t, rhs: b.t, bias_in: bias ?? a.t, dst: target },
     {
@@ -250,7 +169,7 @@ function gemmScalar(
       b_stride_n: b.strideCol,
       b_stride_batch: b.strideBatch,
     },
-    [Math.ceil(n / (tn * wgX)), Math.ceil(m / (tm * wgY)), batch * splits],
+    [Math.ceil(n / (4 * wgX)), Math.ceil(m / (4 * wgY)), batch * splits],
   );
 }
 
