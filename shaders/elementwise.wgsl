@@ -1,5 +1,7 @@
 // Elementwise kernels (binary ops read src and rhs). OP (a compile-time constant) selects the function, so each op gets its
 // own specialised pipeline with no runtime branching. Op codes match engine/ops/elementwise.ts.
+// The `*4` entries do four elements per thread through vec4 bindings (sizes divisible by 4):
+// llvmpipe loads storage buffers lane by lane, so a vec4 load costs about what an f32 one does.
 
 struct Params {
   n: u32,
@@ -20,6 +22,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> grad: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dst_bits: array<u32>;
 @group(0) @binding(5) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(6) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> rhs4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read_write> dst4: array<vec4<f32>>;
 
 const NEG: u32 = 0u;
 const EXP: u32 = 1u;
@@ -155,6 +161,38 @@ fn binary_same(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let i = thread_index(wid, nwg, lid);
   if (i >= params.n) { return; }
   dst[i] = apply(src[i], rhs[i]);
+}
+
+@compute @workgroup_size(WG)
+fn unary4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let x = src4[i];
+  dst4[i] = vec4<f32>(forward(x.x), forward(x.y), forward(x.z), forward(x.w));
+}
+
+@compute @workgroup_size(WG)
+fn unary_grad4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let x = src4[i];
+  dst4[i] = grad4[i] * vec4<f32>(derivative(x.x), derivative(x.y), derivative(x.z), derivative(x.w));
+}
+
+@compute @workgroup_size(WG)
+fn binary_same4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let a = src4[i];
+  let b = rhs4[i];
+  dst4[i] = vec4<f32>(apply(a.x, b.x), apply(a.y, b.y), apply(a.z, b.z), apply(a.w, b.w));
+}
+
+@compute @workgroup_size(WG)
+fn axpy4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst4[i] += params.alpha * src4[i];
 }
 
 @compute @workgroup_size(WG)

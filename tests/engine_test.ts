@@ -15,7 +15,9 @@ import {
   sum,
   type Tensor,
 } from "../mod.ts";
-import { assertClose } from "./helpers.ts";
+import { expand } from "../mod.ts";
+import { axpyInto } from "../engine/ops/elementwise.ts";
+import { assertClose, randnArray } from "./helpers.ts";
 
 const engine = await Engine.create({ seed: 1, validate: true });
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -175,6 +177,44 @@ Deno.test(
     const a = e.ones([1, 70000]);
     const b = e.full([70000, 1], 0.5);
     assert.equal(await matmul(a, b).item(), 35000);
+  },
+);
+
+Deno.test(
+  "elementwise ops agree between their vec4 path (size divisible by 4) and scalar path",
+  opts,
+  async () => {
+    for (const n of [4096, 4097]) {
+      const av = randnArray(n, n);
+      const bv = randnArray(n, n + 1);
+      const a = e.tensor(av, [n], { requiresGrad: true });
+      const b = e.tensor(bv, [n]);
+      const y = mul(silu(a), b);
+      sum(y).backward();
+      const acc = e.zeros([n]);
+      axpyInto(acc, b, 2);
+      const [yv, gv, accv] = await e.readAll([y, a.grad!, acc]);
+      const sig = (x: number) => 1 / (1 + Math.exp(-x));
+      assertClose(yv, av.map((x, i) => x * sig(x) * bv[i]), { label: `silu*b n=${n}` });
+      assertClose(
+        gv,
+        av.map((x, i) => bv[i] * sig(x) * (1 + x * (1 - sig(x)))),
+        { atol: 1e-5, label: `silu grad n=${n}` },
+      );
+      assertClose(accv, bv.map((x) => 2 * x), { label: `axpy n=${n}` });
+    }
+  },
+);
+
+Deno.test(
+  "expand of a scalar over more elements than one grid row of workgroups covers",
+  opts,
+  async () => {
+    const big = expand(e.full([1, 1], 3), [2048, 4096]);
+    const v = await big.read();
+    assert.equal(v.length, 2048 * 4096);
+    assert.ok(v.every((x) => x === 3), "every element is the broadcast value");
+    big.dispose();
   },
 );
 

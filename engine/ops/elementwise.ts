@@ -43,6 +43,14 @@ function unaryKernel(
 ): Tensor {
   const e = x.engine;
   const out = e.empty(x.shape);
+  if (x.size % 4 === 0) {
+    const bindings: Record<string, Tensor> = { src4: x, dst4: out };
+    if (g) bindings.grad4 = g;
+    const n = x.size / 4;
+    const spec = { file: "elementwise", entry: `${entry}4`, defines: { OP: UNARY[op] } } as const;
+    e.run(spec, bindings, { n, alpha }, e.grid(n));
+    return out;
+  }
   const bindings: Record<string, Tensor> = { src: x, dst: out };
   if (g) bindings.grad = g;
   e.run(
@@ -158,6 +166,15 @@ function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   const out = e.empty(shape);
   const n = out.size;
   const same = a.size === n && b.size === n;
+  if (same && n % 4 === 0) {
+    e.run(
+      { file: "elementwise", entry: "binary_same4", defines: { OP: BINARY[op] } },
+      { src4: a, rhs4: b, dst4: out },
+      { n: n / 4 },
+      e.grid(n / 4),
+    );
+    return out;
+  }
   if (same) {
     e.run(
       { file: "elementwise", entry: "binary_same", defines: { OP: BINARY[op] } },
@@ -244,6 +261,14 @@ export function axpyInto(dst: Tensor, src: Tensor, alpha: number): void {
     throw new Error(`axpyInto: ${fmtShape(src.shape)} does not match ${fmtShape(dst.shape)}`);
   }
   const e = dst.engine;
+  if (dst.size % 4 === 0) {
+    const n = dst.size / 4;
+    e.run({ file: "elementwise", entry: "axpy4", defines: { OP: 0 } }, { src4: src, dst4: dst }, {
+      n,
+      alpha,
+    }, e.grid(n));
+    return;
+  }
   e.run({ file: "elementwise", entry: "axpy", defines: { OP: 0 } }, { src, dst }, {
     n: dst.size,
     alpha,

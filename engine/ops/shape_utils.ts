@@ -90,6 +90,17 @@ export function grid3(
 ): Grid3 | null {
   const c = collapseDims(shape, a, b);
   if (c.shape.length > 3) return null;
+  // An innermost dim too long for the x grid is split in two (e.g. a scalar broadcast to a
+  // large tensor), else the caller falls back to the kernel that divides per dimension.
+  const last = c.shape.length - 1;
+  const split = 4096;
+  if (
+    c.shape.length < 3 && Math.ceil(c.shape[last] / 64) > maxGroups && c.shape[last] % split === 0
+  ) {
+    c.shape.splice(last, 1, c.shape[last] / split, split);
+    c.a.splice(last, 1, c.a[last] * split, c.a[last]);
+    c.b.splice(last, 1, c.b[last] * split, c.b[last]);
+  }
   const pad = 3 - c.shape.length;
   const [d0, d1, d2] = [...new Array(pad).fill(1), ...c.shape];
   const x = Math.ceil(d2 / 64);
