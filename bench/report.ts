@@ -247,7 +247,11 @@ export function formatReport(r: BenchReport): string {
   const lines = [
     `Benchmarks ${m.date}${r.options.quick ? " (quick)" : ""}`,
     `Adapter: ${m.adapter}${m.softwareAdapter ? " (software)" : ""}; timestamps: ${
-      m.timestampQueries ? "yes" : "no"
+      !m.timestampQueries
+        ? "no"
+        : m.softwareAdapter
+        ? "yes, not used (they miss work there)"
+        : "yes"
     }`,
     `CPU: ${m.cpu} x${m.cpuCores}, ${m.memoryGiB} GiB; ${m.os}; Deno ${m.deno}`,
     `Load average (1/5/15 min) per section: ${
@@ -256,8 +260,9 @@ export function formatReport(r: BenchReport): string {
     "",
     table(header, body, right),
     "",
-    "ours ms: median of the GPU timestamp sums of one run for kernel cases (wall time without",
-    "timestamps), wall time of a whole pass (submission + GPU + one sync) for stack and step; rates",
+    "ours ms: median of the GPU timestamp sums of one run for kernel cases (wall time, several runs",
+    "per sync, where timestamps are missing or untrusted), wall time of a whole pass (submission +",
+    "GPU + one sync) for stack and step; rates",
     "use it. ours wall: wall time of one run including one sync (>= 11 ms on llvmpipe). Peer times",
     "are wall times; ratios are peer time / ours wall (> 1: ours is faster). * = the peer's note in",
     "the JSON applies (run at a smaller batch and scaled, or a result flagged wrong).",

@@ -18,7 +18,7 @@ import {
   stackScalars,
 } from "../conditioner/objective.ts";
 import { type StepSpec, stepsPerEpoch } from "./shapes.ts";
-import { median, type RepPolicy, repsFor, totalKernelMs } from "./timing.ts";
+import { median, type RepPolicy, repsFor, timestampsTrusted, totalKernelMs } from "./timing.ts";
 
 /** Objectives the step benchmark can run, by name. */
 export const STEP_OBJECTIVES: Record<string, Objective> = {
@@ -122,7 +122,7 @@ export interface StepResult {
 export interface StepBenchOptions extends RepPolicy {
   /** Objective name in {@link STEP_OBJECTIVES} (default "original"). */
   objective?: string;
-  /** Profile the first step with GPU timestamps (default true when available). */
+  /** Profile a step with GPU timestamps (default true where they are trusted). */
   profile?: boolean;
   log?: (line: string) => void;
 }
@@ -159,7 +159,7 @@ export async function benchTrainStep(
     await e.sync();
     const residentBytes = e.memory.inUseBytes;
     const step = () => e.tidy(() => trainStep(s, objective));
-    const profile = (options.profile ?? true) && e.gpu.hasTimestamps;
+    const profile = (options.profile ?? true) && timestampsTrusted(e);
     let t0 = performance.now();
     step();
     await e.sync();

@@ -1,7 +1,7 @@
 /**
  * Timing helpers: medians of repeated runs, bounded in time, measured with GPU timestamp queries
- * when the adapter has them (the engine's KernelProfiler) and by wall clock around `engine.sync()`
- * otherwise.
+ * when the adapter has trustworthy ones (the engine's KernelProfiler) and by wall clock around
+ * `engine.sync()` otherwise.
  */
 import type { Engine } from "../engine/engine.ts";
 import type { KernelTiming } from "../engine/profiler.ts";
@@ -52,6 +52,15 @@ export function repsFor(warmupMs: number, policy: RepPolicy): number {
   return Math.max(policy.minReps ?? 1, Math.min(max, fit));
 }
 
+/**
+ * Whether per-dispatch GPU timestamps measure kernels on this adapter. Mesa's llvmpipe reports
+ * them, but they miss work (a texel-buffer pack dispatch of 40 ms wall read as 0.01 ms; AdamW and
+ * GroupNorm near zero), so software adapters are timed by wall clock.
+ */
+export function timestampsTrusted(e: Engine): boolean {
+  return e.gpu.hasTimestamps && !e.gpu.isSoftware;
+}
+
 /** Sum of the kernel times of a profiler report, optionally only the kernels `keep` accepts. */
 export function totalKernelMs(
   report: readonly KernelTiming[],
@@ -76,7 +85,7 @@ export async function timeKernel(e: Engine, fn: () => void, policy: RepPolicy): 
   const reps = repsFor(warmupMs, policy);
   const samples: number[] = [];
   const walls: number[] = [];
-  if (e.gpu.hasTimestamps) {
+  if (timestampsTrusted(e)) {
     const profiler = e.startProfiling();
     try {
       for (let i = 0; i < reps; i++) {
