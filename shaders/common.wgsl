@@ -12,6 +12,16 @@ fn texel_coord(i: u32) -> vec2<u32> {
   return vec2<u32>(i & 4095u, i >> 12u);
 }
 
+// Texel buffer elements o.x .. o.w (plus c) as the columns of a 4x4 matrix (GEMM operand blocks).
+fn texel_block(t: texture_2d<f32>, o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(t, texel_coord(o.x + c), 0),
+    textureLoad(t, texel_coord(o.y + c), 0),
+    textureLoad(t, texel_coord(o.z + c), 0),
+    textureLoad(t, texel_coord(o.w + c), 0),
+  );
+}
+
 // Philox 4x32-10 (Salmon et al., 2011): counter-based, so element i of a stream is a pure
 // function of (seed, stream, i) and every run with the same seed gives the same numbers.
 fn philox4x32(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {

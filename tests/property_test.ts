@@ -73,6 +73,49 @@ function cpuConv(
   return { out, oh, ow };
 }
 
+/** Ranges of the random convolutions a property test draws. */
+interface ConvLimits {
+  /** Most channels per group (input and output). */
+  channels: number;
+  minSize: number;
+  maxSize: number;
+  kernels: number[];
+  maxStride: number;
+}
+
+/** Random convolutions with a seed; null where the (dilated) kernel overhangs the padded input. */
+function convCases(l: ConvLimits) {
+  return fc.record({
+    n: fc.integer({ min: 1, max: 2 }),
+    groups: fc.constantFrom(1, 2),
+    cinPerGroup: fc.integer({ min: 1, max: l.channels }),
+    coutPerGroup: fc.integer({ min: 1, max: l.channels }),
+    h: fc.integer({ min: l.minSize, max: l.maxSize }),
+    w: fc.integer({ min: l.minSize, max: l.maxSize }),
+    k: fc.constantFrom(...l.kernels),
+    stride: fc.integer({ min: 1, max: l.maxStride }),
+    pad: fc.integer({ min: 0, max: 2 }),
+    dil: fc.integer({ min: 1, max: 2 }),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  }).map((r) => {
+    const c: ConvCase = {
+      n: r.n,
+      cin: r.cinPerGroup * r.groups,
+      cout: r.coutPerGroup * r.groups,
+      h: r.h,
+      w: r.w,
+      k: r.k,
+      stride: r.stride,
+      pad: r.pad,
+      dil: r.dil,
+      groups: r.groups,
+    };
+    const span = c.dil * (c.k - 1) + 1;
+    if (c.h + 2 * c.pad < span || c.w + 2 * c.pad < span) return null;
+    return { c, cinPerGroup: r.cinPerGroup, seed: r.seed };
+  });
+}
+
 /** Gradients of sum(conv(x, w) * g) with respect to x and w, by the same loops as cpuConv. */
 function cpuConvGrads(
   x: Float32Array,
@@ -115,36 +158,17 @@ function cpuConvGrads(
 Deno.test("property: conv2d input and weight gradients equal the CPU adjoint", opts, async () => {
   // Strides up to 3 exercise the phase-decomposed input gradient (phases a tap never reaches
   // must come out zero); up to 40 channels exercise several register tiles along M.
-  const arb = fc.record({
-    n: fc.integer({ min: 1, max: 2 }),
-    groups: fc.constantFrom(1, 2),
-    cinPerGroup: fc.integer({ min: 1, max: 20 }),
-    coutPerGroup: fc.integer({ min: 1, max: 20 }),
-    h: fc.integer({ min: 3, max: 10 }),
-    w: fc.integer({ min: 3, max: 10 }),
-    k: fc.constantFrom(1, 2, 3, 5),
-    stride: fc.integer({ min: 1, max: 3 }),
-    pad: fc.integer({ min: 0, max: 2 }),
-    dil: fc.integer({ min: 1, max: 2 }),
-    seed: fc.integer({ min: 0, max: 1000 }),
+  const cases = convCases({
+    channels: 20,
+    minSize: 3,
+    maxSize: 10,
+    kernels: [1, 2, 3, 5],
+    maxStride: 3,
   });
   await fc.assert(
-    fc.asyncProperty(arb, async (r) => {
-      const c: ConvCase = {
-        n: r.n,
-        cin: r.cinPerGroup * r.groups,
-        cout: r.coutPerGroup * r.groups,
-        h: r.h,
-        w: r.w,
-        k: r.k,
-        stride: r.stride,
-        pad: r.pad,
-        dil: r.dil,
-        groups: r.groups,
-      };
-      if (c.h + 2 * c.pad < c.dil * (c.k - 1) + 1 || c.w + 2 * c.pad < c.dil * (c.k - 1) + 1) {
-        return;
-      }
+    fc.asyncProperty(cases, async (r) => {
+      if (!r) return;
+      const { c } = r;
       const xv = randnArray(c.n * c.cin * c.h * c.w, r.seed);
       const wv = randnArray(c.cout * r.cinPerGroup * c.k * c.k, r.seed + 1);
       const { oh, ow } = cpuConv(xv, wv, c);
@@ -193,36 +217,17 @@ Deno.test("property: matmul equals the CPU product on random shapes", opts, asyn
 });
 
 Deno.test("property: conv2d equals the CPU convolution on random shapes", opts, async () => {
-  const arb = fc.record({
-    n: fc.integer({ min: 1, max: 2 }),
-    groups: fc.constantFrom(1, 2),
-    cinPerGroup: fc.integer({ min: 1, max: 3 }),
-    coutPerGroup: fc.integer({ min: 1, max: 3 }),
-    h: fc.integer({ min: 5, max: 11 }),
-    w: fc.integer({ min: 5, max: 11 }),
-    k: fc.constantFrom(1, 3, 5),
-    stride: fc.integer({ min: 1, max: 2 }),
-    pad: fc.integer({ min: 0, max: 2 }),
-    dil: fc.integer({ min: 1, max: 2 }),
-    seed: fc.integer({ min: 0, max: 1000 }),
+  const cases = convCases({
+    channels: 3,
+    minSize: 5,
+    maxSize: 11,
+    kernels: [1, 3, 5],
+    maxStride: 2,
   });
   await fc.assert(
-    fc.asyncProperty(arb, async (r) => {
-      const c: ConvCase = {
-        n: r.n,
-        cin: r.cinPerGroup * r.groups,
-        cout: r.coutPerGroup * r.groups,
-        h: r.h,
-        w: r.w,
-        k: r.k,
-        stride: r.stride,
-        pad: r.pad,
-        dil: r.dil,
-        groups: r.groups,
-      };
-      if (c.h + 2 * c.pad < c.dil * (c.k - 1) + 1 || c.w + 2 * c.pad < c.dil * (c.k - 1) + 1) {
-        return;
-      }
+    fc.asyncProperty(cases, async (r) => {
+      if (!r) return;
+      const { c } = r;
       const xv = randnArray(c.n * c.cin * c.h * c.w, r.seed);
       const wv = randnArray(c.cout * r.cinPerGroup * c.k * c.k, r.seed + 1);
       const ref = cpuConv(xv, wv, c);
