@@ -1,5 +1,11 @@
 /** The engine: device, memory, kernel dispatch, scopes and autograd entry points. */
-import { BufferPool, type PoolStats, type TexelBuffer, UniformRing } from "./buffers.ts";
+import {
+  BufferPool,
+  type PoolStats,
+  type TexelBuffer,
+  TEXELS_PER_ROW,
+  UniformRing,
+} from "./buffers.ts";
 import { type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
 import {
   type Kernel,
@@ -227,6 +233,39 @@ export class Engine {
   texels(texels: number, what: string): TexelBuffer {
     this.#alive();
     return this.pool.acquireTexels(texels, what);
+  }
+
+  /**
+   * @internal Records a copy of the first `texels` vec4s of `src` into texel buffer `dst`
+   * (whole texture rows, then the partial last row).
+   */
+  copyToTexels(src: Tensor, texels: number, dst: TexelBuffer): void {
+    this.#alive();
+    const from = src.binding("copyToTexels");
+    if (texels * 16 > from.size || texels > dst.texels) {
+      throw new Error(
+        `copyToTexels: ${texels} vec4s do not fit ${fmtShape(src.shape)} or the texel buffer`,
+      );
+    }
+    this.#endPass();
+    const encoder = this.#encoderOpen();
+    const full = Math.floor(texels / TEXELS_PER_ROW);
+    const rest = texels % TEXELS_PER_ROW;
+    const bytesPerRow = TEXELS_PER_ROW * 16;
+    if (full > 0) {
+      encoder.copyBufferToTexture(
+        { buffer: from.buffer, offset: from.offset, bytesPerRow },
+        { texture: dst.texture },
+        [TEXELS_PER_ROW, full],
+      );
+    }
+    if (rest > 0) {
+      encoder.copyBufferToTexture(
+        { buffer: from.buffer, offset: from.offset + full * bytesPerRow, bytesPerRow },
+        { texture: dst.texture, origin: [0, full] },
+        [rest, 1],
+      );
+    }
   }
 
   /** @internal Returns a texel buffer to the pool (later dispatches may reuse it). */

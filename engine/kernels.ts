@@ -16,6 +16,7 @@ export const SHADER_FILES = [
   "elementwise",
   "layout",
   "reduce",
+  "pack",
   "matmul",
   "conv2d",
   "norm",

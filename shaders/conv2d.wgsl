@@ -2,8 +2,9 @@
 //
 // On llvmpipe loads, not FMAs, bound these kernels: it runs 8 invocations per SIMD row and
 // turns a storage-buffer load into a loop over the lanes, while a texel fetch is one vector
-// gather (1.3x at 8x8 tiles; it is what lets the large tiles below pay off). So the operands are first packed (pack_act, pack_wt) into texel buffers (rgba32float
-// textures, engine/buffers.ts) with the GEMM's K dimension contiguous in vec4s, and each
+// gather (1.3x at 8x8 tiles; it is what lets the large tiles below pay off). So the operands
+// are first packed (shaders/pack.wgsl) into texel buffers (rgba32float textures,
+// engine/buffers.ts) with the GEMM's K dimension contiguous in vec4s, and each
 // invocation keeps a (4 BM) x (4 BN) tile of accumulators as BM x BN named 4x4 matrices
 // (`// #for` blocks, expanded by engine/kernels.ts; arrays would live in memory), so one 4x4
 // block of an operand feeds 64 FMAs. Packed layouts:
@@ -61,84 +62,14 @@ struct Params {
   phases: u32,
   phase_h: u32,
   phase_w: u32,
-  // pack kernels: channels, channels per group, spatial size, rows per group (positions), mode
-  pk_c: u32,
-  pk_cpg: u32,
-  pk_s: u32,
-  pk_rows: u32,
-  pk_mode: u32,
-  pk_total: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var act_t: texture_2d<f32>;
-@group(0) @binding(3) var wt_t: texture_2d<f32>;
-@group(0) @binding(4) var gp_t: texture_2d<f32>;
-@group(0) @binding(5) var<storage, read> bias_in: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(7) var dst_t: texture_storage_2d<rgba32float, write>;
-
-// ------------------------------------------------------------------------------- packing
-
-// NCHW [pk_c channels, pk_s positions per image] -> [group][pk_rows + 1][k4] vec4s (see top).
-@compute @workgroup_size(WG)
-fn pack_act(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= params.pk_total) {
-    return;
-  }
-  let k4 = params.k4;
-  let c4 = i % k4;
-  let row = (i / k4) % (params.pk_rows + 1u);
-  let grp = i / (k4 * (params.pk_rows + 1u));
-  var v = vec4<f32>(0.0);
-  if (row < params.pk_rows) {
-    let b = row / params.pk_s;
-    let s = row % params.pk_s;
-    let c = c4 * 4u;
-    let base = (b * params.pk_c + grp * params.pk_cpg + c) * params.pk_s + s;
-    let last = params.pk_cpg - 1u - c; // channels c + q with q <= last exist
-    v.x = src[base];
-    if (last >= 1u) { v.y = src[base + params.pk_s]; }
-    if (last >= 2u) { v.z = src[base + 2u * params.pk_s]; }
-    if (last >= 3u) { v.w = src[base + 3u * params.pk_s]; }
-  }
-  textureStore(dst_t, texel_coord(i), v);
-}
-
-// weight [Cout, cpg, KH*KW] -> [group][tap][opg][k4] (pk_mode 0, vec4 over input channels)
-// or [group][tap][cpg][k4] (pk_mode 1, vec4 over output channels).
-@compute @workgroup_size(WG)
-fn pack_wt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= params.pk_total) {
-    return;
-  }
-  let kk = params.k_h * params.k_w;
-  let k4 = params.k4;
-  let q4 = i % k4;
-  let rows = select(params.opg, params.cpg, params.pk_mode == 1u);
-  let r = (i / k4) % rows;
-  let tap = (i / (k4 * rows)) % kk;
-  let grp = i / (k4 * rows * kk);
-  var v = vec4<f32>(0.0);
-  for (var q = 0u; q < 4u; q++) {
-    let kq = q4 * 4u + q;
-    var m = r;
-    var c = kq;
-    var lim = params.cpg;
-    if (params.pk_mode == 1u) {
-      m = kq;
-      c = r;
-      lim = params.opg;
-    }
-    if (kq < lim) {
-      v[q] = src[((grp * params.opg + m) * params.cpg + c) * kk + tap];
-    }
-  }
-  textureStore(dst_t, texel_coord(i), v);
-}
+@group(0) @binding(1) var act_t: texture_2d<f32>;
+@group(0) @binding(2) var wt_t: texture_2d<f32>;
+@group(0) @binding(3) var gp_t: texture_2d<f32>;
+@group(0) @binding(4) var<storage, read> bias_in: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
 
 // ------------------------------------------------------------------------------- GEMM tiles
 

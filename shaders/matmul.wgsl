@@ -1,9 +1,9 @@
 // Batched matmul C[b] = A[b] @ B[b] (+ bias[n]).
 //
 // On llvmpipe loads, not FMAs, bound this kernel (see conv2d.wgsl): `matmul` reads operands
-// packed by `pack` into texel buffers (engine/buffers.ts) with K contiguous in vec4s, A as rows
-// of M and B as rows of N (B transposed), and keeps a (4 BM) x (4 BN) tile of C per invocation
-// in BM x BN named 4x4 matrices, so one 4x4 block of an operand feeds 64 FMAs. Packing zeroes
+// packed into texel buffers (shaders/pack.wgsl, engine/buffers.ts) with K contiguous in vec4s,
+// A as rows of M and B as rows of N (B transposed), and keeps a (4 BM) x (4 BN) tile of C per
+// invocation in BM x BN named 4x4 matrices, so one 4x4 block of an operand feeds 64 FMAs. Packing zeroes
 // the K padding, so the K loop has no bounds checks; a row index past the edge is clamped and
 // its results are never stored.
 //
@@ -30,15 +30,6 @@ struct Params {
   b_stride_k: u32,
   b_stride_n: u32,
   b_stride_batch: u32,
-  // pack: element (r, c) of batch q is src[q * pk_sb + r * pk_sr + c * pk_sc], zero for
-  // c >= pk_vc; output [batches][pk_rows][pk_c4] vec4s, pk_total of them.
-  pk_rows: u32,
-  pk_c4: u32,
-  pk_vc: u32,
-  pk_sr: u32,
-  pk_sc: u32,
-  pk_sb: u32,
-  pk_total: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -48,29 +39,6 @@ struct Params {
 @group(0) @binding(4) var rhs_t: texture_2d<f32>;
 @group(0) @binding(5) var<storage, read> bias_in: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(7) var<storage, read> src: array<f32>;
-@group(0) @binding(8) var dst_t: texture_storage_2d<rgba32float, write>;
-
-// ------------------------------------------------------------------------------- packing
-
-@compute @workgroup_size(WG)
-fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= params.pk_total) {
-    return;
-  }
-  let c4 = i % params.pk_c4;
-  let r = (i / params.pk_c4) % params.pk_rows;
-  let q = i / (params.pk_c4 * params.pk_rows);
-  let c = c4 * 4u;
-  let base = q * params.pk_sb + r * params.pk_sr + c * params.pk_sc;
-  let last = params.pk_vc - 1u - c; // columns c + j with j <= last exist
-  var v = vec4<f32>(src[base], 0.0, 0.0, 0.0);
-  if (last >= 1u) { v.y = src[base + params.pk_sc]; }
-  if (last >= 2u) { v.z = src[base + 2u * params.pk_sc]; }
-  if (last >= 3u) { v.w = src[base + 3u * params.pk_sc]; }
-  textureStore(dst_t, texel_coord(i), v);
-}
 
 // ------------------------------------------------------------------------------- vec4 GEMM
 

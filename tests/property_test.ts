@@ -1,6 +1,6 @@
 /** Property tests: matmul and conv2d against a plain CPU reference on random shapes. */
 import fc from "fast-check";
-import { conv2d, Engine, matmul } from "../mod.ts";
+import { conv2d, Engine, linear, matmul } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import { assertClose, randnArray } from "./helpers.ts";
 
@@ -215,6 +215,51 @@ Deno.test("property: matmul equals the CPU product on random shapes", opts, asyn
     { numRuns: 25, seed: 7 },
   );
 });
+
+Deno.test(
+  "matmul through packed operands: copied, four-row and general packs, batched, linear",
+  opts,
+  async () => {
+    // Above the scalar kernel's size: [100, 400] fills two texel rows and part of a third and
+    // is copied as is; B^T of [400, 36] takes the four-row pack; K = 41 the general one.
+    const cases: [number, number, number, number][] = [
+      [1, 100, 400, 36],
+      [1, 45, 41, 61],
+      [3, 20, 64, 44],
+    ];
+    for (const [batch, m, k, n] of cases) {
+      const av = randnArray(batch * m * k, m);
+      const bv = randnArray(batch * k * n, n);
+      const lead = batch > 1 ? [batch] : [];
+      const out = e.tidy(() =>
+        matmul(e.tensor(av, [...lead, m, k]), e.tensor(bv, [...lead, k, n]))
+      );
+      const got = await out.read();
+      out.dispose();
+      for (let q = 0; q < batch; q++) {
+        assertClose(
+          got.subarray(q * m * n, (q + 1) * m * n),
+          cpuMatmul(
+            av.subarray(q * m * k, (q + 1) * m * k),
+            bv.subarray(q * k * n, (q + 1) * k * n),
+            m,
+            k,
+            n,
+          ),
+          { atol: 1e-3, label: `matmul ${batch}x${m}x${k}x${n} batch ${q}` },
+        );
+      }
+    }
+    // linear: the weight [out, in] is already B^T's packed layout.
+    const xv = randnArray(50 * 64, 3);
+    const wv = randnArray(72 * 64, 4);
+    const y = e.tidy(() => linear(e.tensor(xv, [50, 64]), e.tensor(wv, [72, 64])));
+    const wt = new Float32Array(64 * 72);
+    for (let o = 0; o < 72; o++) for (let i = 0; i < 64; i++) wt[i * 72 + o] = wv[o * 64 + i];
+    assertClose(await y.read(), cpuMatmul(xv, wt, 50, 64, 72), { atol: 1e-3, label: "linear" });
+    y.dispose();
+  },
+);
 
 Deno.test("property: conv2d equals the CPU convolution on random shapes", opts, async () => {
   const cases = convCases({

@@ -3,6 +3,7 @@ import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import type { TexelBuffer } from "../buffers.ts";
 import { fmtShape } from "../tensor.ts";
+import { packTexels } from "./pack.ts";
 import { sum, sumRows } from "./reduce.ts";
 
 /** Options of {@link conv2d}; stride, padding and dilation take a number or [h, w]. */
@@ -211,30 +212,26 @@ function defines(tile: ConvTile, dx: boolean): Record<string, number> {
   return { BM: tile.bm, BN: tile.bn, WGX: tile.wgx, WGY: tile.wgy, DX: dx ? 1 : 0 };
 }
 
-const PACK_DEFINES = { BM: 1, BN: 1, WGX: 8, WGY: 1, DX: 0 };
-
 /**
  * Packs an NCHW tensor [batch, channels, ...spatial] as [groups][batch*spatial + 1][k4] vec4s:
  * per group, one row per position with that group's channels contiguous (zero-padded to a
  * multiple of 4), plus an all-zero row.
  */
 function packAct(t: Tensor, channels: number, groups: number, spatial: number): TexelBuffer {
-  const e = t.engine;
-  const batch = t.shape[0];
   const cpg = channels / groups;
-  const k4 = Math.ceil(cpg / 4);
-  const rows = batch * spatial;
-  const total = groups * (rows + 1) * k4;
-  const out = e.texels(total, "conv2d");
-  e.run({ file: "conv2d", entry: "pack_act", defines: PACK_DEFINES }, { src: t, dst_t: out }, {
-    k4,
-    pk_c: channels,
-    pk_cpg: cpg,
-    pk_s: spatial,
-    pk_rows: rows,
-    pk_total: total,
-  }, e.grid(total));
-  return out;
+  return packTexels({
+    t,
+    matrices: { count: groups, stride: cpg * spatial },
+    rows: {
+      count: t.shape[0] * spatial,
+      inner: spatial,
+      stride: 1,
+      outerStride: channels * spatial,
+    },
+    cols: cpg,
+    colStride: spatial,
+    zeroRow: true,
+  }, "conv2d");
 }
 
 /**
@@ -243,21 +240,18 @@ function packAct(t: Tensor, channels: number, groups: number, spatial: number): 
  * contiguous (`transposed` true, the input gradient's A operand), zero-padded to vec4s.
  */
 function packWt(weight: Tensor, geo: Geometry, transposed: boolean): TexelBuffer {
-  const e = weight.engine;
-  const rows = transposed ? geo.cpg : geo.opg;
-  const k4 = Math.ceil((transposed ? geo.opg : geo.cpg) / 4);
-  const total = geo.groups * geo.kH * geo.kW * rows * k4;
-  const out = e.texels(total, "conv2d");
-  e.run({ file: "conv2d", entry: "pack_wt", defines: PACK_DEFINES }, { src: weight, dst_t: out }, {
-    k4,
-    cpg: geo.cpg,
-    opg: geo.opg,
-    k_h: geo.kH,
-    k_w: geo.kW,
-    pk_mode: transposed ? 1 : 0,
-    pk_total: total,
-  }, e.grid(total));
-  return out;
+  const kk = geo.kH * geo.kW;
+  const outC = { count: geo.opg, stride: geo.cpg * kk };
+  const inC = { count: geo.cpg, stride: kk };
+  const byRows = transposed ? inC : outC;
+  const byCols = transposed ? outC : inC;
+  return packTexels({
+    t: weight,
+    matrices: { count: geo.groups * kk, inner: kk, stride: 1, outerStride: geo.opg * geo.cpg * kk },
+    rows: byRows,
+    cols: byCols.count,
+    colStride: byCols.stride,
+  }, "conv2d");
 }
 
 /** Uniform values describing the convolution (shared by all conv kernels). */
@@ -384,24 +378,23 @@ function forward(x: Tensor, weight: Tensor, bias: Tensor | null, geo: Geometry):
   return out;
 }
 
-function inputGrad(g: Tensor, weight: Tensor, geo: Geometry): Tensor {
+/** Input gradient from the packed output gradient `gp` (see {@link withPackedGrad}). */
+function inputGrad(gp: TexelBuffer, g: Tensor, weight: Tensor, geo: Geometry): Tensor {
   const e = g.engine;
-  const act = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
   const wt = packWt(weight, geo, true);
-  const out = gemm(true, geo, act, wt, null, [geo.batch, geo.cin, geo.height, geo.width], g);
-  e.releaseTexels(act);
+  const out = gemm(true, geo, gp, wt, null, [geo.batch, geo.cin, geo.height, geo.width], g);
   e.releaseTexels(wt);
   return out;
 }
 
-function weightGrad(g: Tensor, x: Tensor, geo: Geometry): Tensor {
+/** Weight gradient from `x` and the packed output gradient `gp` (see {@link withPackedGrad}). */
+function weightGrad(gp: TexelBuffer, x: Tensor, geo: Geometry): Tensor {
   const e = x.engine;
   const shape = [geo.cout, geo.cpg, geo.kH, geo.kW];
   const positions = geo.batch * geo.outH * geo.outW;
   if (positions === 0) return e.zeros(shape);
   const tile = fitTile(tilesFor(e).dw, geo.opg, geo.cpg);
   const xp = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
-  const gp = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
   const chunk = Math.min(Math.ceil(positions / 4) * 4, DW_CHUNK);
   const splits = Math.ceil(positions / chunk);
   const colBlocks = Math.ceil(geo.cpg / (tile.bn * 4));
@@ -423,8 +416,17 @@ function weightGrad(g: Tensor, x: Tensor, geo: Geometry): Tensor {
     col_blocks: colBlocks,
   }, groups);
   e.releaseTexels(xp);
-  e.releaseTexels(gp);
   return finish(dst, shape, splits);
+}
+
+/** Runs `fn` with the output gradient `g` packed once for both gradient kernels. */
+function withPackedGrad<T>(g: Tensor, geo: Geometry, fn: (gp: TexelBuffer) => T): T {
+  const gp = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
+  try {
+    return fn(gp);
+  } finally {
+    g.engine.releaseTexels(gp);
+  }
 }
 
 function geometryOfShapes(
@@ -455,7 +457,7 @@ export function conv2dInputGrad(
 ): Tensor {
   checkTensors(g, weight);
   const geo = geometryOfShapes(xShape, weight.shape, g, options);
-  return g.engine.noGrad(() => inputGrad(g, weight, geo));
+  return g.engine.noGrad(() => withPackedGrad(g, geo, (gp) => inputGrad(gp, g, weight, geo)));
 }
 
 /**
@@ -470,7 +472,7 @@ export function conv2dWeightGrad(
 ): Tensor {
   checkTensors(g, x);
   const geo = geometryOfShapes(x.shape, weightShape, g, options);
-  return g.engine.noGrad(() => weightGrad(g, x, geo));
+  return g.engine.noGrad(() => withPackedGrad(g, geo, (gp) => weightGrad(gp, x, geo)));
 }
 
 /**
@@ -485,8 +487,10 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const out = forward(x, weight, bias, geo);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return e.record(out, "conv2d", inputs, (g) => {
-    const gx = x.requiresGrad ? inputGrad(g, weight, geo) : null;
-    const gw = weight.requiresGrad ? weightGrad(g, x, geo) : null;
+    const [gx, gw] = withPackedGrad(g, geo, (gp) => [
+      x.requiresGrad ? inputGrad(gp, g, weight, geo) : null,
+      weight.requiresGrad ? weightGrad(gp, x, geo) : null,
+    ]);
     if (!bias) return [gx, gw];
     return [gx, gw, bias.requiresGrad ? sum(g, [0, 2, 3]) : null];
   });

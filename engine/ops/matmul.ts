@@ -2,6 +2,7 @@
 import type { Tensor } from "../tensor.ts";
 import { fmtShape } from "../tensor.ts";
 import type { TexelBuffer } from "../buffers.ts";
+import { packTexels } from "./pack.ts";
 import { sumRows } from "./reduce.ts";
 import { sumTo } from "./shape_utils.ts";
 
@@ -42,10 +43,8 @@ interface Operand {
   strideBatch: number;
 }
 
-const PACK_DEFINES = { BM: 1, BN: 1, WG_X: 8, WG_Y: 1, HAS_BIAS: false };
-
 /**
- * Copies `rows` x `cols` of each of `batches` strided matrices into a texel buffer as
+ * Packs `rows` x `cols` of each of `batches` strided matrices into a texel buffer as
  * [batches][rows][ceil(cols / 4)] vec4s, element (r, c) of batch q from src[q * sb + r * sr +
  * c * sc], zero-padded past `cols`.
  */
@@ -58,20 +57,13 @@ function pack(
   sc: number,
   sb: number,
 ): TexelBuffer {
-  const e = t.engine;
-  const c4 = Math.ceil(cols / 4);
-  const total = batches * rows * c4;
-  const out = e.texels(total, "matmul");
-  e.run({ file: "matmul", entry: "pack", defines: PACK_DEFINES }, { src: t, dst_t: out }, {
-    pk_rows: rows,
-    pk_c4: c4,
-    pk_vc: cols,
-    pk_sr: sr,
-    pk_sc: sc,
-    pk_sb: sb,
-    pk_total: total,
-  }, e.grid(total));
-  return out;
+  return packTexels({
+    t,
+    matrices: { count: batches, stride: sb },
+    rows: { count: rows, stride: sr },
+    cols,
+    colStride: sc,
+  }, "matmul");
 }
 
 /** @internal C[b] = A[b] @ B[b] (+ bias[n]) for strided operands; returns [batch, m, n]. */
