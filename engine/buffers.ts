@@ -32,10 +32,11 @@ const TEXEL_ROW_BYTES = TEXELS_PER_ROW * 16;
 /**
  * A 1-D array of vec4s held in an rgba32float texture, `TEXELS_PER_ROW` texels per row: element
  * i is texel (i % TEXELS_PER_ROW, i / TEXELS_PER_ROW), filled by a buffer-to-texture copy
- * (`Engine.copyToTexels`). GEMM kernels read their packed operands
- * from these because a texel fetch is a real vector gather on llvmpipe, while a storage-buffer
- * load is a loop over the SIMD lanes (1.3x for an 8x8-tiled matmul, and large tiles then pay:
- * 46 GFLOP/s at 32x16 against 19.5 for the best storage-buffer kernel, matmul 1024^3).
+ * (`Engine.copyToTexels`) and bound as a read-only storage texture. GEMM kernels read their
+ * packed operands from these because on llvmpipe a texture load is one vector gather while a
+ * storage-buffer load is a loop over the SIMD lanes; read-only storage textures are cheaper
+ * still than sampled ones (no mip-level path): matmul 1024^3 at 8x4 tiles, 67.7 GFLOP/s against
+ * 46.7 through `texture_2d`.
  */
 export interface TexelBuffer {
   readonly texture: GPUTexture;
@@ -44,7 +45,7 @@ export interface TexelBuffer {
   readonly texels: number;
 }
 
-const TEXEL_USAGE = GPUTextureUsage.COPY_DST | GPUTextureUsage.TEXTURE_BINDING;
+const TEXEL_USAGE = GPUTextureUsage.COPY_DST | GPUTextureUsage.STORAGE_BINDING;
 
 /** Reuses storage buffers and texel buffers by size bucket; never shrunk, only recycled. */
 export class BufferPool {

@@ -400,11 +400,6 @@ export class Engine {
         : { buffer: b };
       entries.push({ binding: info.binding, resource });
     }
-    for (const [name, binding] of kernel.textures) {
-      const b = bound(name);
-      if (!("view" in b)) throw new Error(`kernel ${kernel.name}: "${name}" needs a texel buffer`);
-      entries.push({ binding, resource: b.view });
-    }
     if (kernel.uniform) {
       entries.push({
         binding: kernel.uniform.binding,

@@ -57,10 +57,8 @@ export interface Kernel {
   file: string;
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
-  /** Storage bindings used by the entry point, by variable name. */
+  /** Storage buffers and storage textures used by the entry point, by variable name. */
   storage: Map<string, { binding: number; readOnly: boolean }>;
-  /** Sampled textures (read with `textureLoad`) used by the entry point, by variable name. */
-  textures: Map<string, number>;
   /** The uniform binding, if the entry point uses one. */
   uniform?: { binding: number; size: number; members: Map<string, UniformMember> };
   workgroupSize: [number, number, number];
@@ -221,12 +219,6 @@ export class KernelCache {
       if (s.group !== 0) throw new Error(`kernel ${name}: ${file}: only @group(0) is supported`);
       storage.set(s.name, { binding: s.binding, readOnly: String(s.access) !== "read_write" });
     }
-    const textures = new Map<string, number>();
-    for (const t of reflect.textures) {
-      if (!used.has(t.name)) continue;
-      if (t.group !== 0) throw new Error(`kernel ${name}: ${file}: only @group(0) is supported`);
-      textures.set(t.name, t.binding);
-    }
     let uniform: Kernel["uniform"];
     for (const u of reflect.uniforms) {
       if (!used.has(u.name)) continue;
@@ -264,7 +256,6 @@ export class KernelCache {
       pipeline,
       layout: pipeline.getBindGroupLayout(0),
       storage,
-      textures,
       uniform,
       workgroupSize: [wg?.[0] ?? 1, wg?.[1] ?? 1, wg?.[2] ?? 1],
     };

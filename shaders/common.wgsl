@@ -13,12 +13,12 @@ fn texel_coord(i: u32) -> vec2<u32> {
 }
 
 // Texel buffer elements o.x .. o.w (plus c) as the columns of a 4x4 matrix (GEMM operand blocks).
-fn texel_block(t: texture_2d<f32>, o: vec4<u32>, c: u32) -> mat4x4<f32> {
+fn texel_block(t: texture_storage_2d<rgba32float, read>, o: vec4<u32>, c: u32) -> mat4x4<f32> {
   return mat4x4<f32>(
-    textureLoad(t, texel_coord(o.x + c), 0),
-    textureLoad(t, texel_coord(o.y + c), 0),
-    textureLoad(t, texel_coord(o.z + c), 0),
-    textureLoad(t, texel_coord(o.w + c), 0),
+    textureLoad(t, texel_coord(o.x + c)),
+    textureLoad(t, texel_coord(o.y + c)),
+    textureLoad(t, texel_coord(o.z + c)),
+    textureLoad(t, texel_coord(o.w + c)),
   );
 }
 

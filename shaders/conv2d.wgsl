@@ -23,7 +23,9 @@
 // ((ih + pad) % stride_h, (iw + pad) % stride_w) and a workgroup, which handles one phase,
 // skips the other taps (a stride-2 3x3 conv does 2.25 of 9 taps per pixel, not 9).
 //
-// Grid: (N blocks, M blocks, fold * (group, split, phase)). `fold` spreads N blocks over z when
+// Grid: (N blocks, M blocks, fold * (group, split, phase)). The workgroup's shape is a uniform
+// (wg_x invocations along N, WG_SIZE / wg_x along M) so that layers of any width share one
+// pipeline per tile size: llvmpipe takes ~13 s to compile one 8x4-tiled kernel. `fold` spreads N blocks over z when
 // there are more than 65535 of them; `splits` cuts the K loop into chunks (llvmpipe stops an
 // invocation after 65535 loop iterations) whose partial results go to dst[idx * splits + split]
 // and are summed by a second pass (engine/ops/reduce.ts sumRows): deterministic, no atomics.
@@ -62,12 +64,14 @@ struct Params {
   phases: u32,
   phase_h: u32,
   phase_w: u32,
+  // invocations per workgroup row (the workgroup is WG_SIZE / wg_x rows of M by wg_x of N)
+  wg_x: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var act_t: texture_2d<f32>;
-@group(0) @binding(2) var wt_t: texture_2d<f32>;
-@group(0) @binding(3) var gp_t: texture_2d<f32>;
+@group(0) @binding(1) var act_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var wt_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(3) var gp_t: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(4) var<storage, read> bias_in: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dst: array<f32>;
 
@@ -202,15 +206,18 @@ fn store_gemm(acc: mat4x4<f32>, m: u32, c: Cols, t: Tile) {
   }
 }
 
-@compute @workgroup_size(WGX, WGY)
+@compute @workgroup_size(WG_SIZE)
 fn conv_gemm(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
   let t = tile_of(wid, nwg);
-  let m0 = (wid.y * WGY + lid.y) * (4u * BM);
-  let n0 = (t.nblock * WGX + lid.x) * (4u * BN);
+  let m0 = (wid.y * (WG_SIZE / params.wg_x) + lid.x / params.wg_x) * (4u * BM);
+  let n0 = (t.nblock * params.wg_x + lid.x % params.wg_x) * (4u * BN);
+  if (m0 >= params.m_total || n0 >= params.n_total) {
+    return;
+  }
   let c_begin = t.split * params.chunk;
   let c_end = min(c_begin + params.chunk, params.k4);
   // #for j < BN
@@ -309,7 +316,7 @@ fn x_row(a: XRows, w: Walk, ok: bool) -> u32 {
   return select(a.zero, row, inside) * params.k4;
 }
 
-@compute @workgroup_size(WGX, WGY)
+@compute @workgroup_size(WG_SIZE)
 fn conv_dw(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
@@ -317,8 +324,11 @@ fn conv_dw(
 ) {
   let t = tile_of(wid, nwg);
   let kk = params.k_h * params.k_w;
-  let m0 = (wid.y * WGY + lid.y) * (4u * BM);
-  let cb = t.nblock * WGX + lid.x;
+  let m0 = (wid.y * (WG_SIZE / params.wg_x) + lid.x / params.wg_x) * (4u * BM);
+  let cb = t.nblock * params.wg_x + lid.x % params.wg_x;
+  if (m0 >= params.opg || cb >= params.col_blocks * kk) {
+    return;
+  }
   let tap = min(cb / params.col_blocks, kk - 1u);
   let c0 = (cb % params.col_blocks) * (4u * BN);
   let dh = i32((tap / params.k_w) * params.dil_h) - i32(params.pad_h);
@@ -353,9 +363,6 @@ fn conv_dw(
     // #for i < BM, j < BN
     acc$i_$j += ga$i * xb$j;
     // #end
-  }
-  if (cb >= params.col_blocks * kk) {
-    return;
   }
   // #for i < BM, j < BN
   store_dw(acc$i_$j, m0 + 4u * $i, c0 + 4u * $j, tap, t);

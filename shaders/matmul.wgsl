@@ -35,8 +35,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> lhs: array<f32>;
 @group(0) @binding(2) var<storage, read> rhs: array<f32>;
-@group(0) @binding(3) var lhs_t: texture_2d<f32>;
-@group(0) @binding(4) var rhs_t: texture_2d<f32>;
+@group(0) @binding(3) var lhs_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(4) var rhs_t: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(5) var<storage, read> bias_in: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 
