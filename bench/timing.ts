@@ -61,6 +61,11 @@ export function timestampsTrusted(e: Engine): boolean {
   return e.gpu.hasTimestamps && !e.gpu.isSoftware;
 }
 
+/** Wall-clock kernel timing: runs per sync are chosen so that one sample holds this much work. */
+export const AMORTISE_MS = 250;
+/** See {@link AMORTISE_MS}. */
+export const MAX_RUNS_PER_SYNC = 20;
+
 /** Sum of the kernel times of a profiler report, optionally only the kernels `keep` accepts. */
 export function totalKernelMs(
   report: readonly KernelTiming[],
@@ -73,8 +78,7 @@ export function totalKernelMs(
  * Times `fn`, which records GPU work on `e` (its tensors are freed by a tidy around each run):
  * one warm-up run, then runs chosen by `policy`. With timestamp queries a run's time is the sum
  * of its kernels' GPU times (each dispatch in its own pass, so submission and sync costs are
- * excluded); without, the wall time around the run and one sync, several runs per sync for short
- * cases.
+ * excluded); without, the wall time of several runs per sync (see {@link AMORTISE_MS}).
  */
 export async function timeKernel(e: Engine, fn: () => void, policy: RepPolicy): Promise<Timing> {
   const run = () => e.tidy(() => void fn());
@@ -108,17 +112,24 @@ export async function timeKernel(e: Engine, fn: () => void, policy: RepPolicy): 
       warmupMs,
     };
   }
-  // Wall clock: amortise the sync over several runs when one run is short.
-  const inner = warmupMs >= 50 ? 1 : Math.min(20, Math.ceil(50 / Math.max(warmupMs, 1)));
+  // Wall clock. A sync costs ~11 ms in Deno whatever the work, so a kernel's time is taken over
+  // several runs per sync (at least AMORTISE_MS of work each); the single-run wall time, sync
+  // included, is kept beside it (the peers' ratios use that one).
+  for (let i = 0; i < Math.min(reps, 3); i++) {
+    t0 = performance.now();
+    run();
+    await e.sync();
+    walls.push(performance.now() - t0);
+  }
+  const wallMs = median(walls);
+  const inner = Math.min(MAX_RUNS_PER_SYNC, Math.max(1, Math.ceil(AMORTISE_MS / wallMs)));
   for (let i = 0; i < reps; i++) {
     t0 = performance.now();
     for (let j = 0; j < inner; j++) run();
     await e.sync();
-    const dt = (performance.now() - t0) / inner;
-    samples.push(dt);
-    walls.push(dt);
+    samples.push((performance.now() - t0) / inner);
   }
-  return { ms: median(samples), method: "wall", samples, wallMs: median(walls), warmupMs };
+  return { ms: median(samples), method: "wall", samples, wallMs, warmupMs };
 }
 
 /**

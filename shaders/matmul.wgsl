@@ -2,10 +2,13 @@
 //
 // On llvmpipe loads, not FMAs, bound this kernel (see conv2d.wgsl): `matmul` reads operands
 // packed into texel buffers (shaders/pack.wgsl, engine/buffers.ts) with K contiguous in vec4s,
-// A as rows of M and B as rows of N (B transposed), and keeps a (4 BM) x (4 BN) tile of C per
-// invocation in BM x BN named 4x4 matrices, so one 4x4 block of an operand feeds 64 FMAs. Packing zeroes
-// the K padding, so the K loop has no bounds checks; a row index past the edge is clamped and
-// its results are never stored.
+// A as rows of M and B as rows of N (B transposed), or, when an operand is a plain row-major
+// matrix with M (N) contiguous and K, M (N) multiples of 4 (A_MN_MAJOR, B_MN_MAJOR), copied as
+// it is: then one texel holds 4 rows at one K and the kernel transposes the block instead
+// (free in registers). It keeps a (4 BM) x (4 BN) tile of C per invocation in BM x BN named 4x4
+// matrices, so one 4x4 block of an operand feeds 64 FMAs. Packing zeroes the K padding, so the K
+// loop has no bounds checks; a row index past the edge is clamped and its results are never
+// stored.
 //
 // Long K is split into `splits` chunks of k4 (vec4 steps; llvmpipe stops an invocation after
 // 65535 loop iterations) written to dst[idx * splits + split], summed by a second pass.
@@ -42,20 +45,40 @@ struct Params {
 
 // ------------------------------------------------------------------------------- vec4 GEMM
 
-// Texel offsets (at K step 0) of four consecutive rows of a packed operand with `rows` rows.
-fn row_offsets(base: u32, first: u32, rows: u32) -> vec4<u32> {
+// Texel offsets (at K step 0) of a 4-row block starting at row `first` of an operand with
+// `rows` rows. K-major (packed): one texel per row and K step, rows k4 texels apart. Row-major
+// over K (MN_MAJOR, a plain row-major [K, rows] matrix copied as is): one texel holds the 4 rows,
+// the four offsets are 4 consecutive K rows of rows / 4 texels each.
+fn block_offsets(base: u32, first: u32, rows: u32, mn_major: bool) -> vec4<u32> {
+  if (mn_major) {
+    let r4 = min(first, rows - 1u) / 4u;
+    return vec4<u32>(base + r4) + vec4<u32>(0u, 1u, 2u, 3u) * (rows / 4u);
+  }
   let r = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
   return vec4<u32>(base) + r * params.k4;
 }
 
+// Texels between K steps of an operand with `rows` rows.
+fn k_step(rows: u32, mn_major: bool) -> u32 {
+  return select(1u, rows, mn_major);
+}
+
 // 4 rows of A x 4 K values, as an (m x k) matrix.
 fn ld_a(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(texel_block(lhs_t, o, c));
+  let t = texel_block(lhs_t, o, c);
+  if (A_MN_MAJOR) {
+    return t;
+  }
+  return transpose(t);
 }
 
 // 4 K values x 4 columns of B, as a (k x n) matrix.
 fn ld_b(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return texel_block(rhs_t, o, c);
+  let t = texel_block(rhs_t, o, c);
+  if (B_MN_MAJOR) {
+    return transpose(t);
+  }
+  return t;
 }
 
 // Stores a 4x4 block: acc[j][i] is (row m + i, column n + j).
@@ -87,21 +110,23 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let c_begin = split * params.chunk;
   let c_end = min(c_begin + params.chunk, params.k4);
+  let a_step = k_step(params.m, A_MN_MAJOR);
+  let b_step = k_step(params.n, B_MN_MAJOR);
   // #for i < BM
-  let ao$i = row_offsets(batch * params.a_batch, m0 + 4u * $i, params.m);
+  let ao$i = block_offsets(batch * params.a_batch, m0 + 4u * $i, params.m, A_MN_MAJOR);
   // #end
   // #for j < BN
-  let bo$j = row_offsets(batch * params.b_batch, n0 + 4u * $j, params.n);
+  let bo$j = block_offsets(batch * params.b_batch, n0 + 4u * $j, params.n, B_MN_MAJOR);
   // #end
   // #for i < BM, j < BN
   var acc$i_$j = mat4x4<f32>();
   // #end
   for (var c = c_begin; c < c_end; c++) {
     // #for i < BM
-    let a$i = ld_a(ao$i, c);
+    let a$i = ld_a(ao$i, c * a_step);
     // #end
     // #for j < BN
-    let b$j = ld_b(bo$j, c);
+    let b$j = ld_b(bo$j, c * b_step);
     // #end
     // #for i < BM, j < BN
     acc$i_$j += a$i * b$j;

@@ -1,6 +1,6 @@
 /** Property tests: matmul and conv2d against a plain CPU reference on random shapes. */
 import fc from "fast-check";
-import { conv2d, Engine, linear, matmul } from "../mod.ts";
+import { conv2d, Engine, linear, matmul, mul, sum } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import { assertClose, randnArray } from "./helpers.ts";
 
@@ -217,7 +217,7 @@ Deno.test("property: matmul equals the CPU product on random shapes", opts, asyn
 });
 
 Deno.test(
-  "matmul through packed operands: copied, four-row and general packs, batched, linear",
+  "matmul through packed operands: copied, four-row and general packs, batched, gradients, linear",
   opts,
   async () => {
     // Above the scalar kernel's size: [100, 400] fills two texel rows and part of a third and
@@ -249,6 +249,24 @@ Deno.test(
           { atol: 1e-3, label: `matmul ${batch}x${m}x${k}x${n} batch ${q}` },
         );
       }
+    }
+    // Gradients: dA = G B^T reads B^T (K-major copy), dB = A^T G reads A^T and G row-major.
+    {
+      const [m, k, n] = [100, 400, 36];
+      const av = randnArray(m * k, 11);
+      const bv = randnArray(k * n, 12);
+      const gv = randnArray(m * n, 13);
+      const a = e.tensor(av, [m, k], { requiresGrad: true });
+      const b = e.tensor(bv, [k, n], { requiresGrad: true });
+      e.tidy(() => sum(mul(matmul(a, b), e.tensor(gv, [m, n]))).backward());
+      const at = new Float32Array(k * m);
+      for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) at[p * m + i] = av[i * k + p];
+      const bt = new Float32Array(n * k);
+      for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = bv[p * n + j];
+      assertClose(await a.grad!.read(), cpuMatmul(gv, bt, m, n, k), { atol: 1e-3, label: "dA" });
+      assertClose(await b.grad!.read(), cpuMatmul(at, gv, k, m, n), { atol: 1e-3, label: "dB" });
+      a.dispose();
+      b.dispose();
     }
     // linear: the weight [out, in] is already B^T's packed layout.
     const xv = randnArray(50 * 64, 3);

@@ -67,6 +67,21 @@ function pack(
   }, "matmul");
 }
 
+/** Defines every entry of shaders/matmul.wgsl needs (each entry sets its own). */
+const MATMUL_DEFINES = { BM: 1, BN: 1, A_MN_MAJOR: false, B_MN_MAJOR: false };
+
+/**
+ * Whether an operand with `rows` rows (M of A, N of B) and K columns is a plain row-major
+ * [K, rows] matrix per batch, copied into a texel buffer as it is (shaders/matmul.wgsl
+ * MN_MAJOR): rows contiguous, K and rows multiples of 4.
+ */
+function mnMajor(op: Operand, rows: number, k: number, batches: number, isB: boolean): boolean {
+  const rowStride = isB ? op.strideCol : op.strideRow;
+  const kStride = isB ? op.strideRow : op.strideCol;
+  return rowStride === 1 && kStride === rows && rows % 4 === 0 && k % 4 === 0 &&
+    (batches === 1 || op.strideBatch === rows * k);
+}
+
 /** @internal C[b] = A[b] @ B[b] (+ bias[n]) for strided operands; returns [batch, m, n]. */
 export function gemm(
   a: Operand,
@@ -89,9 +104,15 @@ export function gemm(
     const k4 = Math.ceil(k / 4);
     const aBatches = batch > 1 && a.strideBatch !== 0 ? batch : 1;
     const bBatches = batch > 1 && b.strideBatch !== 0 ? batch : 1;
-    const pa = pack(a.t, aBatches, m, k, a.strideRow, a.strideCol, a.strideBatch);
-    // B is packed transposed: rows of N with K contiguous.
-    const pb = pack(b.t, bBatches, n, k, b.strideCol, b.strideRow, b.strideBatch);
+    const aMn = mnMajor(a, m, k, aBatches, false);
+    const bMn = mnMajor(b, n, k, bBatches, true);
+    // Packed operands have K contiguous: A as rows of M, B transposed (rows of N).
+    const pa = aMn
+      ? pack(a.t, aBatches, k, m, a.strideCol, 1, a.strideBatch)
+      : pack(a.t, aBatches, m, k, a.strideRow, a.strideCol, a.strideBatch);
+    const pb = bMn
+      ? pack(b.t, bBatches, k, n, b.strideRow, 1, b.strideBatch)
+      : pack(b.t, bBatches, n, k, b.strideCol, b.strideRow, b.strideBatch);
     const bm = Math.min(t.bm, Math.ceil(m / 4));
     const bn = Math.min(t.bn, Math.ceil(n / 4));
     const mBlocks = Math.ceil(m / (4 * bm));
@@ -101,7 +122,16 @@ export function gemm(
       {
         file: "matmul",
         entry: "matmul",
-        defines: { BM: bm, BN: bn, WG_X: t.wgX, WG_Y: wgY, HAS_BIAS: !!bias },
+        defines: {
+          ...MATMUL_DEFINES,
+          BM: bm,
+          BN: bn,
+          WG_X: t.wgX,
+          WG_Y: wgY,
+          HAS_BIAS: !!bias,
+          A_MN_MAJOR: aMn,
+          B_MN_MAJOR: bMn,
+        },
       },
       { lhs_t: pa, rhs_t: pb, bias_in: bias ?? a.t, dst: target },
       {
@@ -146,7 +176,7 @@ function gemmScalar(
     {
       file: "matmul",
       entry: "matmul_scalar",
-      defines: { BM: 1, BN: 1, WG_X: wgX, WG_Y: wgY, HAS_BIAS: !!bias },
+      defines: { ...MATMUL_DEFINES, WG_X: wgX, WG_Y: wgY, HAS_BIAS: !!bias },
     },
     { lhs: a.t, rhs: b.t, bias_in: bias ?? a.t, dst: target },
     {
