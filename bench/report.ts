@@ -178,6 +178,14 @@ export function targets(r: BenchReport): TargetCheck[] {
       } samples/s)`,
     met: !full || !torch ? null : torch.ms / full.ms >= 0.5,
   });
+  const robust = r.steps.find((s) => s.id === "step full robust");
+  out.push({
+    target: "enhanced robust step <= 1.45x the original step (full model)",
+    measured: full && robust
+      ? `${fmt(robust.ms / full.ms)}x (robust ${fmt(robust.ms)} ms, original ${fmt(full.ms)} ms)`
+      : "not run",
+    met: full && robust ? robust.ms / full.ms <= 1.45 : null,
+  });
   out.push({
     target: "peak GPU memory of the full step <= 2 GiB",
     measured: full ? `${fmt(full.peakBytes / 2 ** 30)} GiB` : "not run",

@@ -6,9 +6,9 @@
 import { Engine } from "../engine/engine.ts";
 import { benchKernels, type KernelResult } from "./kernels.ts";
 import { benchStack, type StackResult } from "./stack.ts";
-import { benchTrainStep, type StepResult } from "./step.ts";
+import { benchTrainStep, stepObjective, type StepResult } from "./step.ts";
 import { type PeerName, type PeerResult, type PeerSection, runPeer } from "./peers.ts";
-import { type BenchPlan, makePlan } from "./shapes.ts";
+import { type BenchPlan, DEFAULT_STEP_OBJECTIVES, makePlan } from "./shapes.ts";
 
 /** Sections of a run. */
 export type Section = "kernels" | "stack" | "step";
@@ -22,8 +22,8 @@ export interface RunOptions {
   only?: Section[];
   /** Run the peers (default true). */
   peers?: boolean;
-  /** Objective of the training step (default "original"). */
-  objective?: string;
+  /** Objectives of the training step (default {@link DEFAULT_STEP_OBJECTIVES}). */
+  objectives?: readonly string[];
   /** Only cases whose id contains this (kernels section). */
   match?: string;
   log?: (line: string) => void;
@@ -52,7 +52,7 @@ export interface LoadSample {
 /** Everything a run measured. */
 export interface BenchReport {
   machine: MachineInfo;
-  options: { quick: boolean; sections: Section[]; peers: boolean; objective: string };
+  options: { quick: boolean; sections: Section[]; peers: boolean; objectives: string[] };
   plan: BenchPlan;
   kernels: KernelResult[];
   stacks: StackResult[];
@@ -117,14 +117,15 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const quick = options.quick ?? false;
   const sections = options.only ?? SECTIONS;
   const withPeers = options.peers ?? true;
-  const objective = options.objective ?? "original";
-  const plan = makePlan(quick);
+  const objectives = [...(options.objectives ?? DEFAULT_STEP_OBJECTIVES)];
+  objectives.forEach(stepObjective);
+  const plan = makePlan(quick, objectives);
   const probe = await Engine.create({ seed: 0 });
   const machine = await machineInfo(probe);
   probe.destroy();
   const report: BenchReport = {
     machine,
-    options: { quick, sections, peers: withPeers, objective },
+    options: { quick, sections, peers: withPeers, objectives },
     plan,
     kernels: [],
     stacks: [],
@@ -190,7 +191,7 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
       const policy = { budgetS: 3 * plan.budgetS, maxReps: plan.maxReps, minReps: quick ? 1 : 2 };
       for (const spec of plan.steps) {
         log(`step: ours ${spec.id}`);
-        const r = await benchTrainStep(spec, { ...policy, objective, log });
+        const r = await benchTrainStep(spec, { ...policy, log });
         report.steps.push(r);
         log(
           `  ${spec.id.padEnd(44)} ${r.ms.toFixed(1).padStart(10)} ms  ` +

@@ -83,7 +83,12 @@ export interface StepSpec {
   batch: number;
   imageSize: number;
   filters: number[];
+  /** Training objective: "original" or an enhanced preset name (bench/step.ts STEP_OBJECTIVES). */
+  objective: string;
 }
+
+/** Objectives the step section runs by default: the original recipe and the `robust` preset. */
+export const DEFAULT_STEP_OBJECTIVES: readonly string[] = ["original", "robust"];
 
 /** Everything the peers are asked to run. */
 export interface BenchPlan {
@@ -278,7 +283,10 @@ export function stepsPerEpoch(batch = BATCH): number {
 }
 
 /** The plan for a run. */
-export function makePlan(quick: boolean): BenchPlan {
+export function makePlan(
+  quick: boolean,
+  objectives: readonly string[] = DEFAULT_STEP_OBJECTIVES,
+): BenchPlan {
   return {
     quick,
     budgetS: quick ? 2 : 6,
@@ -286,19 +294,14 @@ export function makePlan(quick: boolean): BenchPlan {
     matmul: MATMULS,
     conv: convCases(),
     stacks: [stackSpec(DEMO_MODEL, "demo"), stackSpec(FULL_MODEL, "full")],
-    steps: [
-      {
-        id: "step demo",
+    steps: [["demo", DEMO_MODEL] as const, ["full", FULL_MODEL] as const].flatMap(([tag, model]) =>
+      objectives.map((objective) => ({
+        id: objective === "original" ? `step ${tag}` : `step ${tag} ${objective}`,
         batch: BATCH,
-        imageSize: DEMO_MODEL.imageSize,
-        filters: [...DEMO_MODEL.filters],
-      },
-      {
-        id: "step full",
-        batch: BATCH,
-        imageSize: FULL_MODEL.imageSize,
-        filters: [...FULL_MODEL.filters],
-      },
-    ],
+        imageSize: model.imageSize,
+        filters: [...model.filters],
+        objective,
+      }))
+    ),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The conditioner's training step, timed: the same work as one batch of conditioner/train.ts
  * (zero grads, objective forward, backward, gradient clipping, AdamW, accumulation of the logged
- * losses on the GPU), without the gather and augmentation passes. The objective is a parameter,
- * so another recipe (e.g. the enhanced "robust" one) is one more entry in {@link STEP_OBJECTIVES}.
+ * losses on the GPU), without the gather and augmentation passes, for the original objective or
+ * an enhanced preset ({@link STEP_OBJECTIVES}; consistency's clean forward runs on the same batch).
  */
 import { Engine } from "../engine/engine.ts";
 import type { Tensor } from "../engine/tensor.ts";
@@ -17,13 +17,29 @@ import {
   originalObjective,
   stackScalars,
 } from "../conditioner/objective.ts";
+import { EnhancedObjective } from "../conditioner/losses/enhanced_objective.ts";
+import { PRESET_NAMES, presetConfig } from "../conditioner/enhanced_config.ts";
 import { type StepSpec, stepsPerEpoch } from "./shapes.ts";
 import { median, type RepPolicy, repsFor, timestampsTrusted, totalKernelMs } from "./timing.ts";
 
-/** Objectives the step benchmark can run, by name. */
-export const STEP_OBJECTIVES: Record<string, Objective> = {
-  original: originalObjective,
+/** Objectives the step benchmark can run, by name: the original recipe and every preset. */
+export const STEP_OBJECTIVES: Record<string, (e: Engine) => Objective> = {
+  original: () => originalObjective,
+  ...Object.fromEntries(
+    PRESET_NAMES.map((p) => [p, (e: Engine) => new EnhancedObjective(e, presetConfig(p), p)]),
+  ),
 };
+
+/** The maker of the objective named `name`; throws naming the choices for an unknown name. */
+export function stepObjective(name: string): (e: Engine) => Objective {
+  const make = STEP_OBJECTIVES[name];
+  if (!make) {
+    throw new Error(
+      `bench: unknown objective "${name}" (choose from ${Object.keys(STEP_OBJECTIVES).join(", ")})`,
+    );
+  }
+  return make;
+}
 
 /** Gradient clipping norm of the default configuration. */
 export const GRAD_CLIP = 10;
@@ -120,8 +136,6 @@ export interface StepResult {
 
 /** Options of {@link benchTrainStep}. */
 export interface StepBenchOptions extends RepPolicy {
-  /** Objective name in {@link STEP_OBJECTIVES} (default "original"). */
-  objective?: string;
   /** Profile a step with GPU timestamps (default true where they are trusted). */
   profile?: boolean;
   log?: (line: string) => void;
@@ -150,11 +164,9 @@ export async function benchTrainStep(
   spec: StepSpec,
   options: StepBenchOptions,
 ): Promise<StepResult> {
-  const objName = options.objective ?? "original";
-  const objective = STEP_OBJECTIVES[objName];
-  if (!objective) throw new Error(`bench: unknown objective "${objName}"`);
   const e = await Engine.create({ seed: 0 });
   try {
+    const objective = stepObjective(spec.objective)(e);
     const s = setupStep(e, spec, objective);
     await e.sync();
     const residentBytes = e.memory.inUseBytes;

@@ -13,6 +13,7 @@ const setup = setupStep(e, {
   batch: BATCH,
   imageSize: DEMO_MODEL.imageSize,
   filters: [...DEMO_MODEL.filters],
+  objective: "original",
 }, originalObjective);
 
 Deno.bench({

@@ -2,6 +2,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { runBench, type Section, SECTIONS } from "../bench/run.ts";
 import { formatReport, rows, targets } from "../bench/report.ts";
+import { DEFAULT_STEP_OBJECTIVES } from "../bench/shapes.ts";
 
 /** Builds the `bench` command. */
 export function benchCommand(): Command {
@@ -18,13 +19,17 @@ export function benchCommand(): Command {
       ),
     )
     .option("--match <text>", "kernels section: only cases whose id contains this text")
-    .option("--objective <name>", "objective of the training step", "original")
+    .option(
+      "--objectives <list>",
+      "training-step objectives, comma-separated: original and/or enhanced preset names",
+      DEFAULT_STEP_OBJECTIVES.join(","),
+    )
     .action(async (opts) => {
       const report = await runBench({
         quick: !!opts.quick,
         only: opts.only ? [opts.only as Section] : undefined,
         peers: opts.peers,
-        objective: opts.objective,
+        objectives: opts.objectives.split(",").map((o) => o.trim()).filter(Boolean),
         match: opts.match,
         log: (l) => console.error(l),
       });
