@@ -26,6 +26,20 @@ struct Params {
   // threads: output texels (pack) or (matrix, row quad, c4) triples (pack4)
   total: u32,
   quads_out: u32,
+  // im2col: NCHW input [batch, im_cin, im_h, im_w], kernel im_kh x im_kw, output im_oh x im_ow
+  im_cin: u32,
+  im_h: u32,
+  im_w: u32,
+  im_oh: u32,
+  im_ow: u32,
+  im_kh: u32,
+  im_kw: u32,
+  im_stride_h: u32,
+  im_stride_w: u32,
+  im_pad_h: u32,
+  im_pad_w: u32,
+  im_dil_h: u32,
+  im_dil_w: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -96,4 +110,57 @@ fn pack4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
   dst[out + params.c4] = t[1];
   dst[out + 2u * params.c4] = t[2];
   dst[out + 3u * params.c4] = t[3];
+}
+
+// im2col for convolutions with few input channels (the 1-channel stem): row (b, oh, ow) holds
+// the input values under the kernel at that output position, K = (ci, kh, kw) contiguous
+// (zero for padding), so the GEMM's K is cin * kh * kw rather than kh * kw taps of one
+// zero-padded vec4 each. One thread per row (rows + 1 of them, the last writes the zero row)
+// walks K with counters: integer division is a per-lane loop on llvmpipe.
+@compute @workgroup_size(WG)
+fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r = thread_index(wid, nwg, lid);
+  if (r > params.rows) {
+    return;
+  }
+  let out = r * params.c4;
+  if (r == params.rows) {
+    for (var t = 0u; t < params.c4; t++) {
+      dst[out + t] = vec4<f32>(0.0);
+    }
+    return;
+  }
+  let plane = params.im_oh * params.im_ow;
+  let b = r / plane;
+  let oh = (r % plane) / params.im_ow;
+  let ow = r % params.im_ow;
+  let h0 = i32(oh * params.im_stride_h) - i32(params.im_pad_h);
+  let w0 = i32(ow * params.im_stride_w) - i32(params.im_pad_w);
+  var v = vec4<f32>(0.0);
+  var j = 0u;
+  var t = 0u;
+  for (var ci = 0u; ci < params.im_cin; ci++) {
+    let channel = (b * params.im_cin + ci) * params.im_h;
+    for (var kh = 0u; kh < params.im_kh; kh++) {
+      let ih = h0 + i32(kh * params.im_dil_h);
+      for (var kw = 0u; kw < params.im_kw; kw++) {
+        let iw = w0 + i32(kw * params.im_dil_w);
+        var x = 0.0;
+        if (u32(ih) < params.im_h && u32(iw) < params.im_w) {
+          x = src[(channel + u32(ih)) * params.im_w + u32(iw)];
+        }
+        v[j] = x;
+        j++;
+        if (j == 4u) {
+          dst[out + t] = v;
+          t++;
+          j = 0u;
+          v = vec4<f32>(0.0);
+        }
+      }
+    }
+  }
+  if (j > 0u) {
+    dst[out + t] = v;
+  }
 }

@@ -194,6 +194,39 @@ Deno.test("property: conv2d input and weight gradients equal the CPU adjoint", o
   );
 });
 
+Deno.test("conv2d with one input channel (im2col path): 7x7 stride-2 stem", opts, async () => {
+  const c: ConvCase = {
+    n: 2,
+    cin: 1,
+    cout: 12,
+    h: 19,
+    w: 22,
+    k: 7,
+    stride: 2,
+    pad: 3,
+    dil: 1,
+    groups: 1,
+  };
+  const xv = randnArray(c.n * c.h * c.w, 21);
+  const wv = randnArray(c.cout * 49, 22);
+  const { out, oh, ow } = cpuConv(xv, wv, c);
+  const gv = randnArray(c.n * c.cout * oh * ow, 23);
+  const ref = cpuConvGrads(xv, wv, gv, c, oh, ow);
+  const xShape = [c.n, 1, c.h, c.w];
+  const wShape = [c.cout, 1, 7, 7];
+  const o = { stride: 2, padding: 3 };
+  const [y, dw] = e.tidy(() => {
+    const x = e.tensor(xv, xShape);
+    const w = e.tensor(wv, wShape);
+    return [conv2d(x, w, o), conv2dWeightGrad(x, wShape, e.tensor(gv, [c.n, c.cout, oh, ow]), o)];
+  });
+  const [yv, dwv] = await e.readAll([y, dw]);
+  assertClose(yv, out, { atol: 1e-4, label: "stem forward" });
+  assertClose(dwv, ref.dw, { atol: 1e-3, label: "stem weight gradient" });
+  y.dispose();
+  dw.dispose();
+});
+
 Deno.test("property: matmul equals the CPU product on random shapes", opts, async () => {
   await fc.assert(
     fc.asyncProperty(

@@ -3,7 +3,7 @@ import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import type { TexelBuffer } from "../buffers.ts";
 import { fmtShape } from "../tensor.ts";
-import { packTexels } from "./pack.ts";
+import { packTexels, runPack } from "./pack.ts";
 import { sum, sumRows } from "./reduce.ts";
 
 /** Options of {@link conv2d}; stride, padding and dilation take a number or [h, w]. */
@@ -260,6 +260,67 @@ function packWt(weight: Tensor, geo: Geometry, transposed: boolean): TexelBuffer
   }, "conv2d");
 }
 
+/**
+ * Whether the forward and weight gradient run as a 1x1 convolution over an im2col copy of x:
+ * for fewer than 4 input channels (the 1-channel stem) a packed row would hold 1-3 useful
+ * values of 4 per tap, im2col puts all cin * kh * kw values of a position in one row.
+ */
+function usesIm2col(geo: Geometry): boolean {
+  return geo.groups === 1 && geo.cin < 4 && geo.kH * geo.kW > 1;
+}
+
+/** The 1x1 convolution over im2col rows that stands for `geo` (see {@link usesIm2col}). */
+function im2colGeometry(geo: Geometry): Geometry {
+  const k = geo.cin * geo.kH * geo.kW;
+  return {
+    ...geo,
+    cin: k,
+    cpg: k,
+    height: geo.outH,
+    width: geo.outW,
+    kH: 1,
+    kW: 1,
+    stride: [1, 1],
+    padding: [0, 0],
+    dilation: [1, 1],
+  };
+}
+
+/**
+ * x as [batch * OH * OW + 1][ceil(K / 4)] vec4s, K = cin * KH * KW: per output position the
+ * input values under the kernel (zero in padding), then an all-zero row.
+ */
+function packIm2col(x: Tensor, geo: Geometry): TexelBuffer {
+  const rows = geo.batch * geo.outH * geo.outW;
+  const c4 = Math.ceil((geo.cin * geo.kH * geo.kW) / 4);
+  const texels = (rows + 1) * c4;
+  const out = x.engine.texels(texels, "conv2d");
+  return runPack(
+    x,
+    "im2col",
+    {
+      rows,
+      c4,
+      im_cin: geo.cin,
+      im_h: geo.height,
+      im_w: geo.width,
+      im_oh: geo.outH,
+      im_ow: geo.outW,
+      im_kh: geo.kH,
+      im_kw: geo.kW,
+      im_stride_h: geo.stride[0],
+      im_stride_w: geo.stride[1],
+      im_pad_h: geo.padding[0],
+      im_pad_w: geo.padding[1],
+      im_dil_h: geo.dilation[0],
+      im_dil_w: geo.dilation[1],
+    },
+    rows + 1,
+    out,
+    texels,
+  );
+}
+
 /** Uniform values describing the convolution (shared by all conv kernels). */
 function geoUniforms(geo: Geometry): Record<string, number> {
   return {
@@ -377,9 +438,12 @@ function gemm(
 
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, geo: Geometry): Tensor {
   const e = x.engine;
-  const act = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
-  const wt = packWt(weight, geo, false);
-  const out = gemm(false, geo, act, wt, bias, [geo.batch, geo.cout, geo.outH, geo.outW], x);
+  const im2col = usesIm2col(geo);
+  const act = im2col ? packIm2col(x, geo) : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
+  // The weight [Cout, Cin, KH, KW] is [Cout, K] for the im2col GEMM as it is.
+  const g = im2col ? im2colGeometry(geo) : geo;
+  const wt = packWt(weight, g, false);
+  const out = gemm(false, g, act, wt, bias, [geo.batch, geo.cout, geo.outH, geo.outW], x);
   e.releaseTexels(act);
   e.releaseTexels(wt);
   return out;
@@ -395,13 +459,18 @@ function inputGrad(gp: TexelBuffer, g: Tensor, weight: Tensor, geo: Geometry): T
 }
 
 /** Weight gradient from `x` and the packed output gradient `gp` (see {@link withPackedGrad}). */
-function weightGrad(gp: TexelBuffer, x: Tensor, geo: Geometry): Tensor {
+function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   const e = x.engine;
-  const shape = [geo.cout, geo.cpg, geo.kH, geo.kW];
-  const positions = geo.batch * geo.outH * geo.outW;
+  const shape = [convGeo.cout, convGeo.cpg, convGeo.kH, convGeo.kW];
+  const positions = convGeo.batch * convGeo.outH * convGeo.outW;
   if (positions === 0) return e.zeros(shape);
+  // With im2col the gradient of the 1x1 GEMM's [Cout, K] weight is dw's memory as it is.
+  const im2col = usesIm2col(convGeo);
+  const geo = im2col ? im2colGeometry(convGeo) : convGeo;
   const tile = fitTile(tilesFor(e).dw, geo.opg, geo.cpg);
-  const xp = packAct(x, geo.cin, geo.groups, geo.height * geo.width);
+  const xp = im2col
+    ? packIm2col(x, convGeo)
+    : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
   const chunk = Math.min(Math.ceil(positions / 4) * 4, DW_CHUNK);
   const splits = Math.ceil(positions / chunk);
   const colBlocks = Math.ceil(geo.cpg / (tile.bn * 4));

@@ -50,10 +50,9 @@ export function packTexels(s: PackSource, what: string): TexelBuffer {
     [mat.stride, mat.outerStride, row.outerStride, s.colStride].every((v) => v % 4 === 0);
   const quadsOut = row.count / 4 + (s.zeroRow ? 1 : 0);
   const threads = quads ? mat.count * quadsOut * c4 : texels;
-  const staging = e.empty([texels * 4]);
-  e.run(
-    { file: "pack", entry: quads ? "pack4" : "pack" },
-    quads ? { src4: s.t, dst: staging } : { src: s.t, dst: staging },
+  return runPack(
+    s.t,
+    quads ? "pack4" : "pack",
     {
       mat_inner: mat.inner,
       rows: row.count,
@@ -69,6 +68,30 @@ export function packTexels(s: PackSource, what: string): TexelBuffer {
       total: threads,
       quads_out: quadsOut,
     },
+    threads,
+    out,
+    texels,
+  );
+}
+
+/**
+ * @internal Runs entry `entry` of shaders/pack.wgsl on `src` with `threads` threads, which
+ * writes `texels` vec4s to a staging buffer, then copies them into `out`; returns `out`.
+ */
+export function runPack(
+  src: Tensor,
+  entry: "pack" | "pack4" | "im2col",
+  uniforms: Record<string, number>,
+  threads: number,
+  out: TexelBuffer,
+  texels: number,
+): TexelBuffer {
+  const e = src.engine;
+  const staging = e.empty([texels * 4]);
+  e.run(
+    { file: "pack", entry },
+    entry === "pack4" ? { src4: src, dst: staging } : { src, dst: staging },
+    uniforms,
     e.grid(threads),
   );
   e.copyToTexels(staging, texels, out);
