@@ -1,7 +1,7 @@
 /**
  * Kernel benchmarks of the engine: matmul, conv2d (forward, input gradient, weight gradient) on
  * every distinct conv layer of the demo and full conditioner, GroupNorm forward+backward, the
- * fused spectral norm and the AdamW step. Each case is a {@link Runner} (also used by the
+ * fused robust loss, the fused spectral norm and the AdamW step. Each case is a {@link Runner} (also used by the
  * `deno bench` files) timed by {@link benchKernels} (median of repeated runs, GPU timestamps when
  * available).
  */
@@ -10,12 +10,15 @@ import type { Tensor } from "../engine/tensor.ts";
 import { matmul } from "../engine/ops/matmul.ts";
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import { groupNorm } from "../engine/ops/norm.ts";
+import { robustLoss } from "../engine/ops/robust_loss.ts";
+import { presetConfig } from "../conditioner/enhanced_config.ts";
 import { spectralNormalize } from "../engine/ops/spectral.ts";
 import { scale } from "../engine/ops/elementwise.ts";
 import { AdamW } from "../engine/optim/adamw.ts";
 import { clipGradNorm } from "../engine/optim/clip.ts";
 import { LatentConditionerImg } from "../conditioner/model.ts";
 import {
+  BATCH,
   type BenchPlan,
   type ConvDir,
   convFlops,
@@ -30,7 +33,7 @@ import {
 import { type RepPolicy, timeKernel, type Timing } from "./timing.ts";
 
 /** Families of kernel cases. */
-export type KernelGroup = "matmul" | "conv" | "groupnorm" | "spectral" | "optim";
+export type KernelGroup = "matmul" | "conv" | "groupnorm" | "loss" | "spectral" | "optim";
 
 /** A benchmark case ready to run: `run()` records its GPU work and frees what it creates. */
 export interface Runner {
@@ -168,6 +171,34 @@ export function spectralRunner(e: Engine, shapes: [number, number][], id: string
   };
 }
 
+/**
+ * The fused multi-scale robust loss (forward and the gradients it writes in the same dispatch)
+ * with the `robust` preset's weights on a batch of conditioner outputs (y1 [batch, 32], y2
+ * [batch, 3, 8]). Nominal bytes: reads both predictions and targets, writes both gradients.
+ */
+export function robustLossRunner(e: Engine, batch: number): Runner {
+  const shapes = [[batch, 32], [batch, 3, 8]];
+  const [p1, t1, p2, t2] = [0, 0, 1, 1].map((s, i) => e.randn(shapes[s], { seed: 40 + i }));
+  const cfg = presetConfig("robust");
+  const size = p1.size + p2.size;
+  return {
+    id: `robust loss batch ${batch}`,
+    group: "loss",
+    label: `y1 [${shapes[0].join(", ")}], y2 [${shapes[1].join(", ")}] fwd+grads`,
+    bytes: 6 * 4 * size,
+    run: () =>
+      void robustLoss(p1, t1, p2, t2, {
+        mse: cfg.mseWeight,
+        mae: cfg.maeWeight,
+        huber: cfg.huberWeight,
+        beta: cfg.huberBeta,
+        main: cfg.mainWeight,
+        hier: cfg.hierWeight,
+      }),
+    dispose: () => freeAll([p1, t1, p2, t2]),
+  };
+}
+
 /** The parameters of the full conditioner (5.27M) with gradients, packed by an AdamW. */
 function fullModelOptimizer(e: Engine): { opt: AdamW; params: Tensor[] } {
   const model = new LatentConditionerImg(e, { filters: [...FULL_MODEL.filters] });
@@ -233,6 +264,7 @@ export function kernelCases(e: Engine, plan: BenchPlan): { id: string; make: () 
     const id = `groupnorm [${shape.join(",")}] G${groups}`;
     cases.push({ id, make: () => groupNormRunner(e, shape, groups) });
   }
+  cases.push({ id: `robust loss batch ${BATCH}`, make: () => robustLossRunner(e, BATCH) });
   const sn = spectralShapes(FULL_MODEL);
   const biggest = sn.reduce((a, b) => (a[0] * a[1] >= b[0] * b[1] ? a : b));
   cases.push({

@@ -1,5 +1,5 @@
 /**
- * `deno task bench` cases for the engine's hottest kernels (the `bench` command runs the full
+ * `deno task bench:cases` cases for the engine's hottest kernels (the `bench` command runs the full
  * suite with peers): matmul 512^3 and the reference conv 3x3 64->64 on [32, 64, 64, 64], forward
  * and both gradients. Each iteration records the kernel and waits for the GPU.
  */

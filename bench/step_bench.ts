@@ -1,5 +1,5 @@
 /**
- * `deno task bench` case for a training step of the demo conditioner (filters 8 16 32 64, 64x64
+ * `deno task bench:cases` case for a training step of the demo conditioner (filters 8 16 32 64, 64x64
  * images, batch 16, original objective), as conditioner/train.ts runs it.
  */
 import { Engine } from "../engine/engine.ts";
