@@ -193,24 +193,43 @@ function checkTensors(...ts: Tensor[]): void {
   }
 }
 
+/** llvmpipe runs invocations in SIMD rows of this many lanes (workgroup x is a multiple). */
+const SIMD_LANES = 8;
+
 /**
- * The tile actually used for a GEMM with `m` rows and `n` columns: the configured one, shrunk
- * where a dimension is smaller, with no more workgroup rows than M needs (the workgroup keeps
- * its size: rows give way to columns).
+ * The tile actually used for a GEMM with `m` rows and `n` columns, where `lanes(bn)` is the
+ * number of invocations along N at column tile `bn`: the configured tile, shrunk where a
+ * dimension is smaller; bn narrowed while the columns would not fill one SIMD row; no more
+ * workgroup rows than M needs and no more columns than N needs (the workgroup keeps its size:
+ * surplus rows exit at once, while idle lanes in a SIMD row would cost as much as busy ones).
  */
-function fitTile(tile: ConvTile, m: number, n: number): ConvTile {
+function fitTile(
+  tile: ConvTile,
+  m: number,
+  n: number,
+  lanes: (bn: number) => number = (bn) => Math.ceil(n / (4 * bn)),
+): ConvTile {
   const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= 8;
-  if (!ok(tile.bm) || !ok(tile.bn) || tile.wgx % 8 !== 0 || tile.wgx < 8 || !(tile.wgy >= 1)) {
+  if (
+    !ok(tile.bm) || !ok(tile.bn) || tile.wgx % SIMD_LANES !== 0 || tile.wgx < SIMD_LANES ||
+    !(tile.wgy >= 1)
+  ) {
     throw new Error(
       `conv2d: invalid tile ${JSON.stringify(tile)} (bm, bn in 1..8, wgx a multiple of 8)`,
     );
   }
   const bm = Math.min(tile.bm, Math.ceil(m / 4));
-  const bn = Math.min(tile.bn, Math.ceil(n / 4));
+  let bn = Math.min(tile.bn, Math.ceil(n / 4));
+  while (bn > 1 && lanes(bn) < SIMD_LANES) bn = Math.ceil(bn / 2);
   const size = tile.wgx * tile.wgy;
+  // Workgroup widths that keep whole SIMD rows and the workgroup's size.
+  const widths = Array.from({ length: size / SIMD_LANES }, (_, i) => (i + 1) * SIMD_LANES)
+    .filter((w) => size % w === 0);
   let wgy = Math.max(1, Math.min(tile.wgy, Math.ceil(m / (4 * bm))));
-  while (size % wgy !== 0 || (size / wgy) % 8 !== 0) wgy--;
-  return { bm, bn, wgx: size / wgy, wgy };
+  while (!widths.includes(size / wgy)) wgy--;
+  const need = Math.ceil(lanes(bn) / SIMD_LANES) * SIMD_LANES;
+  const wgx = Math.min(size / wgy, widths.find((w) => w >= need) ?? size);
+  return { bm, bn, wgx, wgy: size / wgx };
 }
 
 /** Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all). */
@@ -467,14 +486,19 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   // With im2col the gradient of the 1x1 GEMM's [Cout, K] weight is dw's memory as it is.
   const im2col = usesIm2col(convGeo);
   const geo = im2col ? im2colGeometry(convGeo) : convGeo;
-  const tile = fitTile(tilesFor(e).dw, geo.opg, geo.cpg);
+  const kk = geo.kH * geo.kW;
+  const tile = fitTile(
+    tilesFor(e).dw,
+    geo.opg,
+    geo.cpg,
+    (bn) => Math.ceil(geo.cpg / (4 * bn)) * kk,
+  );
   const xp = im2col
     ? packIm2col(x, convGeo)
     : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
   const chunk = Math.min(Math.ceil(positions / 4) * 4, DW_CHUNK);
   const splits = Math.ceil(positions / chunk);
   const colBlocks = Math.ceil(geo.cpg / (tile.bn * 4));
-  const kk = geo.kH * geo.kW;
   const defs = defines(tile, false);
   const { fold, groups } = grid(e, tile, colBlocks * kk, geo.opg, geo.groups * splits);
   const size = shape.reduce((s, d) => s * d, 1);
