@@ -233,3 +233,19 @@ fn binary_3d(@builtin(global_invocation_id) gid: vec3<u32>) {
   let ib = gid.z * sb.x + gid.y * sb.y + gid.x * sb.z;
   dst[(gid.z * params.shape[0].y + gid.y) * d2 + gid.x] = apply(src[ia], rhs[ib]);
 }
+
+// binary_3d with four consecutive outputs per thread (d2 a multiple of 4; each operand's
+// innermost stride 0, a broadcast, or 1). Grid x counts vec4s.
+@compute @workgroup_size(WG)
+fn binary_3d4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let d2 = params.shape[0].z;
+  let x = gid.x * 4u;
+  if (x >= d2) { return; }
+  let sa = params.a_strides[0];
+  let sb = params.b_strides[0];
+  let ia = gid.z * sa.x + gid.y * sa.y + x * sa.z;
+  let ib = gid.z * sb.x + gid.y * sb.y + x * sb.z;
+  let a = vec4<f32>(src[ia], src[ia + sa.z], src[ia + 2u * sa.z], src[ia + 3u * sa.z]);
+  let b = vec4<f32>(rhs[ib], rhs[ib + sb.z], rhs[ib + 2u * sb.z], rhs[ib + 3u * sb.z]);
+  dst4[((gid.z * params.shape[0].y + gid.y) * d2 + x) / 4u] = vec4<f32>(apply(a.x, b.x), apply(a.y, b.y), apply(a.z, b.z), apply(a.w, b.w));
+}

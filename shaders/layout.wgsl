@@ -15,6 +15,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dst4: array<vec4<u32>>;
 
 fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
   return v[d / 4u][d % 4u];
@@ -44,4 +45,17 @@ fn strided_copy_3d(@builtin(global_invocation_id) gid: vec3<u32>) {
   let si = params.in_offset + gid.z * params.in_strides[0].x + gid.y * params.in_strides[0].y + gid.x * params.in_strides[0].z;
   let di = params.out_offset + gid.z * params.out_strides[0].x + gid.y * params.out_strides[0].y + gid.x * params.out_strides[0].z;
   dst[di] = src[si];
+}
+
+// strided_copy_3d writing four consecutive outputs per thread (innermost output stride 1, the
+// innermost size and every output offset a multiple of 4; the source's innermost stride is 0,
+// a broadcast, or 1). Grid x counts vec4s.
+@compute @workgroup_size(WG)
+fn strided_copy_3d4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let x = gid.x * 4u;
+  if (x >= params.shape[0].z) { return; }
+  let si = params.in_offset + gid.z * params.in_strides[0].x + gid.y * params.in_strides[0].y + x * params.in_strides[0].z;
+  let di = params.out_offset + gid.z * params.out_strides[0].x + gid.y * params.out_strides[0].y + x;
+  let step = params.in_strides[0].z;
+  dst4[di / 4u] = vec4<u32>(src[si], src[si + step], src[si + 2u * step], src[si + 3u * step]);
 }

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   add,
+  concat,
   conv2d,
   dropout,
   Engine,
@@ -217,6 +218,46 @@ Deno.test(
     big.dispose();
   },
 );
+
+Deno.test("strided copies: four-wide and scalar paths give the same layout ops", opts, async () => {
+  // expand broadcasts along the innermost dim (source stride 0), concat along dim 1 writes rows
+  // of 8 (stride 1) at offsets that are multiples of 4, concat of rows of 3 takes the scalar path.
+  const xv = randnArray(6, 1);
+  const big = expand(e.tensor(xv, [2, 3, 1, 1]), [2, 3, 4, 8]);
+  const want = Array.from({ length: 192 }, (_, i) => xv[Math.floor(i / 32)]);
+  assertClose(await big.read(), want, { label: "expand [2,3,1,1] -> [2,3,4,8]" });
+  for (const w of [8, 3]) {
+    const av = randnArray(2 * 2 * w, 2);
+    const bv = randnArray(2 * 1 * w, 3);
+    const c = concat([e.tensor(av, [2, 2, w]), e.tensor(bv, [2, 1, w])], 1);
+    const ref: number[] = [];
+    for (let b = 0; b < 2; b++) {
+      ref.push(...av.subarray(b * 2 * w, (b + 1) * 2 * w), ...bv.subarray(b * w, (b + 1) * w));
+    }
+    assertClose(await c.read(), ref, { label: `concat rows of ${w}` });
+    c.dispose();
+  }
+  big.dispose();
+});
+
+Deno.test("broadcast binary ops: four-wide and scalar paths agree with the CPU", opts, async () => {
+  // [2, 3, W] * [2, 3, 1] broadcasts along the innermost dim; [2, 3, W] + [W] along the outer
+  // ones; W = 8 takes the four-wide kernel, W = 3 the scalar one.
+  for (const w of [8, 3]) {
+    const xv = randnArray(6 * w, 4);
+    const sv = randnArray(6, 5);
+    const rv = randnArray(w, 6);
+    const [p, q] = e.tidy(() => {
+      const x = e.tensor(xv, [2, 3, w]);
+      return [mul(x, e.tensor(sv, [2, 3, 1])), add(x, e.tensor(rv, [w]))];
+    });
+    const [pv, qv] = await e.readAll([p, q]);
+    assertClose(pv, Array.from(xv, (v, i) => v * sv[Math.floor(i / w)]), { label: `mul W=${w}` });
+    assertClose(qv, Array.from(xv, (v, i) => v + rv[i % w]), { label: `add W=${w}` });
+    p.dispose();
+    q.dispose();
+  }
+});
 
 Deno.test("a WGSL validation error names the kernel", opts, async () => {
   // Binding one buffer as both read and read_write in one dispatch is a validation error.

@@ -189,11 +189,18 @@ function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   const bStrides = broadcastStrides(b.shape, shape);
   const g = grid3(shape, aStrides, bStrides, e.device.limits.maxComputeWorkgroupsPerDimension);
   if (g) {
+    const [d0, d1, d2] = g.shape;
+    const unitOrBroadcast = (s: number) => s === 0 || s === 1;
+    const vec4 = d2 % 4 === 0 && unitOrBroadcast(g.a[2]) && unitOrBroadcast(g.b[2]);
     e.run(
-      { file: "elementwise", entry: "binary_3d", defines: { OP: BINARY[op] } },
-      { src: a, rhs: b, dst: out },
+      {
+        file: "elementwise",
+        entry: vec4 ? "binary_3d4" : "binary_3d",
+        defines: { OP: BINARY[op] },
+      },
+      vec4 ? { src: a, rhs: b, dst4: out } : { src: a, rhs: b, dst: out },
       { n, shape: g.shape, a_strides: g.a, b_strides: g.b },
-      g.groups,
+      vec4 ? [Math.ceil(d2 / 4 / 64), d1, d0] : g.groups,
     );
     return out;
   }

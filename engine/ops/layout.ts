@@ -22,6 +22,21 @@ export function stridedCopy(
   if (n === 0) return;
   const g = grid3(shape, inStrides, outStrides, e.device.limits.maxComputeWorkgroupsPerDimension);
   if (g) {
+    const [d0, d1, d2] = g.shape;
+    const vec4 = d2 % 4 === 0 && g.b[2] === 1 && (g.a[2] === 0 || g.a[2] === 1) &&
+      [outOffset, g.b[0], g.b[1]].every((v) => v % 4 === 0);
+    if (vec4) {
+      e.run({ file: "layout", entry: "strided_copy_3d4" }, { src, dst4: dst }, {
+        n,
+        rank: 3,
+        in_offset: inOffset,
+        out_offset: outOffset,
+        shape: g.shape,
+        in_strides: g.a,
+        out_strides: g.b,
+      }, [Math.ceil(d2 / 4 / 64), d1, d0]);
+      return;
+    }
     e.run({ file: "layout", entry: "strided_copy_3d" }, { src, dst }, {
       n,
       rank: 3,

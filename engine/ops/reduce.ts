@@ -64,13 +64,13 @@ function reduce(
   const out = e.view(flat, outShape);
   flat.dispose();
   return e.record(out, op, [x], (g) => {
-    const g2 = reshape(g, keepShape);
+    // The mean's 1/len is applied before broadcasting: one pass over the small gradient.
+    const view = reshape(g, keepShape);
+    const g2 = factor === 1 ? view : scale(view, factor);
+    if (g2 !== view) view.dispose();
     const gx = expand(g2, x.shape);
     g2.dispose();
-    if (factor === 1) return [gx];
-    const scaled = scale(gx, factor);
-    gx.dispose();
-    return [scaled];
+    return [gx];
   });
 }
 
