@@ -54,8 +54,8 @@ export function repsFor(warmupMs: number, policy: RepPolicy): number {
 
 /**
  * Whether per-dispatch GPU timestamps measure kernels on this adapter. Mesa's llvmpipe reports
- * them, but they miss work (a texel-buffer pack dispatch of 40 ms wall read as 0.01 ms; AdamW and
- * GroupNorm near zero), so software adapters are timed by wall clock.
+ * them, but they have missed work (a pack kernel writing a texture with textureStore, 40 ms wall,
+ * read as 0.01 ms; AdamW and GroupNorm near zero), so software adapters are timed by wall clock.
  */
 export function timestampsTrusted(e: Engine): boolean {
   return e.gpu.hasTimestamps && !e.gpu.isSoftware;
