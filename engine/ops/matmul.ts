@@ -67,7 +67,7 @@ function pack(
   }, "matmul");
 }
 
-/** Defines every entry of shaders/matmul.wgsl needs (each entry sets its own). */
+/** Defines of shaders/matmul.wgsl that the scalar kernel does not use (each must be defined). */
 const MATMUL_DEFINES = { BM: 1, BN: 1, A_MN_MAJOR: false, B_MN_MAJOR: false };
 
 /**
@@ -106,7 +106,8 @@ export function gemm(
     const bBatches = batch > 1 && b.strideBatch !== 0 ? batch : 1;
     const aMn = mnMajor(a, m, k, aBatches, false);
     const bMn = mnMajor(b, n, k, bBatches, true);
-    // Packed operands have K contiguous: A as rows of M, B transposed (rows of N).
+    // Packed with K contiguous (A as rows of M, B transposed: rows of N), or MN-major: a
+    // row-major operand with M (N) contiguous, copied as it is.
     const pa = aMn
       ? pack(a.t, aBatches, k, m, a.strideCol, 1, a.strideBatch)
       : pack(a.t, aBatches, m, k, a.strideRow, a.strideCol, a.strideBatch);
@@ -123,7 +124,6 @@ export function gemm(
         file: "matmul",
         entry: "matmul",
         defines: {
-          ...MATMUL_DEFINES,
           BM: bm,
           BN: bn,
           WG_X: t.wgX,

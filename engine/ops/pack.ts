@@ -100,16 +100,11 @@ export function runPack(
 }
 
 function levels(l: TwoLevel): Required<TwoLevel> {
-  const inner = l.inner ?? l.count;
-  if (inner < 1 && l.count > 0 || l.count % Math.max(inner, 1) !== 0) {
+  const inner = Math.max(1, l.inner ?? l.count);
+  if (l.count % inner !== 0) {
     throw new Error(`pack: inner count ${inner} does not divide ${l.count}`);
   }
-  return {
-    count: l.count,
-    inner: Math.max(inner, 1),
-    stride: l.stride,
-    outerStride: l.outerStride ?? 0,
-  };
+  return { count: l.count, inner, stride: l.stride, outerStride: l.outerStride ?? 0 };
 }
 
 /** Whether the source's memory already is the packed layout (row-major, cols a multiple of 4). */
