@@ -12,6 +12,7 @@ import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts
 import { groupNorm } from "../engine/ops/norm.ts";
 import { robustLoss } from "../engine/ops/robust_loss.ts";
 import { presetConfig } from "../conditioner/enhanced_config.ts";
+import { robustLossWeights } from "../conditioner/losses/multiscale.ts";
 import { spectralNormalize } from "../engine/ops/spectral.ts";
 import { scale } from "../engine/ops/elementwise.ts";
 import { AdamW } from "../engine/optim/adamw.ts";
@@ -179,22 +180,14 @@ export function spectralRunner(e: Engine, shapes: [number, number][], id: string
 export function robustLossRunner(e: Engine, batch: number): Runner {
   const shapes = [[batch, 32], [batch, 3, 8]];
   const [p1, t1, p2, t2] = [0, 0, 1, 1].map((s, i) => e.randn(shapes[s], { seed: 40 + i }));
-  const cfg = presetConfig("robust");
+  const weights = robustLossWeights(presetConfig("robust"));
   const size = p1.size + p2.size;
   return {
     id: `robust loss batch ${batch}`,
     group: "loss",
     label: `y1 [${shapes[0].join(", ")}], y2 [${shapes[1].join(", ")}] fwd+grads`,
     bytes: 6 * 4 * size,
-    run: () =>
-      void robustLoss(p1, t1, p2, t2, {
-        mse: cfg.mseWeight,
-        mae: cfg.maeWeight,
-        huber: cfg.huberWeight,
-        beta: cfg.huberBeta,
-        main: cfg.mainWeight,
-        hier: cfg.hierWeight,
-      }),
+    run: () => void robustLoss(p1, t1, p2, t2, weights),
     dispose: () => freeAll([p1, t1, p2, t2]),
   };
 }

@@ -118,7 +118,7 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const sections = options.only ?? SECTIONS;
   const withPeers = options.peers ?? true;
   const objectives = [...(options.objectives ?? DEFAULT_STEP_OBJECTIVES)];
-  objectives.forEach(stepObjective);
+  for (const o of objectives) stepObjective(o); // throws, naming the choices, on an unknown name
   const plan = makePlan(quick, objectives);
   const probe = await Engine.create({ seed: 0 });
   const machine = await machineInfo(probe);

@@ -26,20 +26,20 @@ struct Params {
   // threads: output texels (pack) or (matrix, row quad, c4) triples (pack4)
   total: u32,
   quads_out: u32,
-  // im2col: NCHW input [batch, im_cin, im_h, im_w], kernel im_kh x im_kw, output im_oh x im_ow
-  im_cin: u32,
-  im_h: u32,
-  im_w: u32,
-  im_oh: u32,
-  im_ow: u32,
-  im_kh: u32,
-  im_kw: u32,
-  im_stride_h: u32,
-  im_stride_w: u32,
-  im_pad_h: u32,
-  im_pad_w: u32,
-  im_dil_h: u32,
-  im_dil_w: u32,
+  // im2col: NCHW input [batch, cin, height, width], kernel k_h x k_w, output out_h x out_w
+  cin: u32,
+  height: u32,
+  width: u32,
+  out_h: u32,
+  out_w: u32,
+  k_h: u32,
+  k_w: u32,
+  stride_h: u32,
+  stride_w: u32,
+  pad_h: u32,
+  pad_w: u32,
+  dil_h: u32,
+  dil_w: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -130,24 +130,24 @@ fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     }
     return;
   }
-  let plane = params.im_oh * params.im_ow;
+  let plane = params.out_h * params.out_w;
   let b = r / plane;
-  let oh = (r % plane) / params.im_ow;
-  let ow = r % params.im_ow;
-  let h0 = i32(oh * params.im_stride_h) - i32(params.im_pad_h);
-  let w0 = i32(ow * params.im_stride_w) - i32(params.im_pad_w);
+  let oh = (r % plane) / params.out_w;
+  let ow = r % params.out_w;
+  let h0 = i32(oh * params.stride_h) - i32(params.pad_h);
+  let w0 = i32(ow * params.stride_w) - i32(params.pad_w);
   var v = vec4<f32>(0.0);
   var j = 0u;
   var t = 0u;
-  for (var ci = 0u; ci < params.im_cin; ci++) {
-    let channel = (b * params.im_cin + ci) * params.im_h;
-    for (var kh = 0u; kh < params.im_kh; kh++) {
-      let ih = h0 + i32(kh * params.im_dil_h);
-      for (var kw = 0u; kw < params.im_kw; kw++) {
-        let iw = w0 + i32(kw * params.im_dil_w);
+  for (var ci = 0u; ci < params.cin; ci++) {
+    let channel = (b * params.cin + ci) * params.height;
+    for (var kh = 0u; kh < params.k_h; kh++) {
+      let ih = h0 + i32(kh * params.dil_h);
+      for (var kw = 0u; kw < params.k_w; kw++) {
+        let iw = w0 + i32(kw * params.dil_w);
         var x = 0.0;
-        if (u32(ih) < params.im_h && u32(iw) < params.im_w) {
-          x = src[(channel + u32(ih)) * params.im_w + u32(iw)];
+        if (u32(ih) < params.height && u32(iw) < params.width) {
+          x = src[(channel + u32(ih)) * params.width + u32(iw)];
         }
         v[j] = x;
         j++;

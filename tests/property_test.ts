@@ -37,14 +37,19 @@ interface ConvCase {
   groups: number;
 }
 
-function cpuConv(
-  x: Float32Array,
-  wt: Float32Array,
-  c: ConvCase,
-): { out: Float32Array; oh: number; ow: number } {
-  const oh = Math.floor((c.h + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride) + 1;
-  const ow = Math.floor((c.w + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride) + 1;
-  const out = new Float32Array(c.n * c.cout * oh * ow);
+/** Output size of a ConvCase. */
+function convOutSize(c: ConvCase): { oh: number; ow: number } {
+  const out = (size: number) =>
+    Math.floor((size + 2 * c.pad - c.dil * (c.k - 1) - 1) / c.stride) + 1;
+  return { oh: out(c.h), ow: out(c.w) };
+}
+
+/**
+ * Calls `visit(oi, xi, wi)` for every (output, input, weight) element triple of the plain
+ * convolution loops: output element oi accumulates x[xi] * w[wi].
+ */
+function forEachTap(c: ConvCase, visit: (oi: number, xi: number, wi: number) => void): void {
+  const { oh, ow } = convOutSize(c);
   const cinG = c.cin / c.groups;
   const coutG = c.cout / c.groups;
   for (let b = 0; b < c.n; b++) {
@@ -52,7 +57,7 @@ function cpuConv(
       const g = Math.floor(co / coutG);
       for (let oy = 0; oy < oh; oy++) {
         for (let ox = 0; ox < ow; ox++) {
-          let s = 0;
+          const oi = ((b * c.cout + co) * oh + oy) * ow + ox;
           for (let ci = 0; ci < cinG; ci++) {
             for (let ky = 0; ky < c.k; ky++) {
               for (let kx = 0; kx < c.k; kx++) {
@@ -60,16 +65,24 @@ function cpuConv(
                 const ix = ox * c.stride - c.pad + kx * c.dil;
                 if (iy < 0 || ix < 0 || iy >= c.h || ix >= c.w) continue;
                 const xi = ((b * c.cin + g * cinG + ci) * c.h + iy) * c.w + ix;
-                const wi = ((co * cinG + ci) * c.k + ky) * c.k + kx;
-                s += x[xi] * wt[wi];
+                visit(oi, xi, ((co * cinG + ci) * c.k + ky) * c.k + kx);
               }
             }
           }
-          out[((b * c.cout + co) * oh + oy) * ow + ox] = s;
         }
       }
     }
   }
+}
+
+function cpuConv(
+  x: Float32Array,
+  wt: Float32Array,
+  c: ConvCase,
+): { out: Float32Array; oh: number; ow: number } {
+  const { oh, ow } = convOutSize(c);
+  const out = new Float32Array(c.n * c.cout * oh * ow);
+  forEachTap(c, (oi, xi, wi) => out[oi] += x[xi] * wt[wi]);
   return { out, oh, ow };
 }
 
@@ -122,36 +135,13 @@ function cpuConvGrads(
   wt: Float32Array,
   g: Float32Array,
   c: ConvCase,
-  oh: number,
-  ow: number,
 ): { dx: Float32Array; dw: Float32Array } {
   const dx = new Float32Array(x.length);
   const dw = new Float32Array(wt.length);
-  const cinG = c.cin / c.groups;
-  const coutG = c.cout / c.groups;
-  for (let b = 0; b < c.n; b++) {
-    for (let co = 0; co < c.cout; co++) {
-      const grp = Math.floor(co / coutG);
-      for (let oy = 0; oy < oh; oy++) {
-        for (let ox = 0; ox < ow; ox++) {
-          const gv = g[((b * c.cout + co) * oh + oy) * ow + ox];
-          for (let ci = 0; ci < cinG; ci++) {
-            for (let ky = 0; ky < c.k; ky++) {
-              for (let kx = 0; kx < c.k; kx++) {
-                const iy = oy * c.stride - c.pad + ky * c.dil;
-                const ix = ox * c.stride - c.pad + kx * c.dil;
-                if (iy < 0 || ix < 0 || iy >= c.h || ix >= c.w) continue;
-                const xi = ((b * c.cin + grp * cinG + ci) * c.h + iy) * c.w + ix;
-                const wi = ((co * cinG + ci) * c.k + ky) * c.k + kx;
-                dx[xi] += gv * wt[wi];
-                dw[wi] += gv * x[xi];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  forEachTap(c, (oi, xi, wi) => {
+    dx[xi] += g[oi] * wt[wi];
+    dw[wi] += g[oi] * x[xi];
+  });
   return { dx, dw };
 }
 
@@ -173,7 +163,7 @@ Deno.test("property: conv2d input and weight gradients equal the CPU adjoint", o
       const wv = randnArray(c.cout * r.cinPerGroup * c.k * c.k, r.seed + 1);
       const { oh, ow } = cpuConv(xv, wv, c);
       const gv = randnArray(c.n * c.cout * oh * ow, r.seed + 2);
-      const ref = cpuConvGrads(xv, wv, gv, c, oh, ow);
+      const ref = cpuConvGrads(xv, wv, gv, c);
       const xShape = [c.n, c.cin, c.h, c.w];
       const wShape = [c.cout, r.cinPerGroup, c.k, c.k];
       const o = { stride: c.stride, padding: c.pad, dilation: c.dil, groups: c.groups };
@@ -211,7 +201,7 @@ Deno.test("conv2d with one input channel (im2col path): 7x7 stride-2 stem", opts
   const wv = randnArray(c.cout * 49, 22);
   const { out, oh, ow } = cpuConv(xv, wv, c);
   const gv = randnArray(c.n * c.cout * oh * ow, 23);
-  const ref = cpuConvGrads(xv, wv, gv, c, oh, ow);
+  const ref = cpuConvGrads(xv, wv, gv, c);
   const xShape = [c.n, 1, c.h, c.w];
   const wShape = [c.cout, 1, 7, 7];
   const o = { stride: 2, padding: 3 };

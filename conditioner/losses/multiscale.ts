@@ -1,5 +1,9 @@
 /** Multi-scale robust loss of the conditioner's two outputs (SPEC section 5), one fused kernel. */
-import { robustLoss, type RobustLossResult } from "../../engine/ops/robust_loss.ts";
+import {
+  robustLoss,
+  type RobustLossResult,
+  type RobustLossWeights,
+} from "../../engine/ops/robust_loss.ts";
 import type { EnhancedLossConfig } from "../enhanced_config.ts";
 import type { BatchTensors } from "../objective.ts";
 import type { ConditionerOutput } from "../model.ts";
@@ -23,12 +27,17 @@ export function multiscaleLoss(
   batch: BatchTensors,
   cfg: EnhancedLossConfig,
 ): RobustLossResult {
-  return robustLoss(out.y1, batch.y1, out.y2, batch.y2, {
+  return robustLoss(out.y1, batch.y1, out.y2, batch.y2, robustLossWeights(cfg));
+}
+
+/** The fused kernel's weights for a loss configuration. */
+export function robustLossWeights(cfg: EnhancedLossConfig): RobustLossWeights {
+  return {
     mse: cfg.mseWeight,
     mae: cfg.maeWeight,
     huber: cfg.huberWeight,
     beta: cfg.huberBeta,
     main: cfg.mainWeight,
     hier: cfg.hierWeight,
-  });
+  };
 }

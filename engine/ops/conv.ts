@@ -320,19 +320,7 @@ function packIm2col(x: Tensor, geo: Geometry): TexelBuffer {
     {
       rows,
       c4,
-      im_cin: geo.cin,
-      im_h: geo.height,
-      im_w: geo.width,
-      im_oh: geo.outH,
-      im_ow: geo.outW,
-      im_kh: geo.kH,
-      im_kw: geo.kW,
-      im_stride_h: geo.stride[0],
-      im_stride_w: geo.stride[1],
-      im_pad_h: geo.padding[0],
-      im_pad_w: geo.padding[1],
-      im_dil_h: geo.dilation[0],
-      im_dil_w: geo.dilation[1],
+      ...spatialUniforms(geo),
     },
     rows + 1,
     out,
@@ -340,18 +328,14 @@ function packIm2col(x: Tensor, geo: Geometry): TexelBuffer {
   );
 }
 
-/** Uniform values describing the convolution (shared by all conv kernels). */
-function geoUniforms(geo: Geometry): Record<string, number> {
+/** Uniform values of the spatial geometry (conv2d.wgsl and pack.wgsl's im2col share names). */
+function spatialUniforms(geo: Geometry): Record<string, number> {
   return {
-    batch: geo.batch,
     cin: geo.cin,
     height: geo.height,
     width: geo.width,
-    cout: geo.cout,
     out_h: geo.outH,
     out_w: geo.outW,
-    cpg: geo.cpg,
-    opg: geo.opg,
     k_h: geo.kH,
     k_w: geo.kW,
     stride_h: geo.stride[0],
@@ -360,6 +344,17 @@ function geoUniforms(geo: Geometry): Record<string, number> {
     pad_w: geo.padding[1],
     dil_h: geo.dilation[0],
     dil_w: geo.dilation[1],
+  };
+}
+
+/** Uniform values describing the convolution (shared by all conv kernels). */
+function geoUniforms(geo: Geometry): Record<string, number> {
+  return {
+    ...spatialUniforms(geo),
+    batch: geo.batch,
+    cout: geo.cout,
+    cpg: geo.cpg,
+    opg: geo.opg,
     phases: 1,
   };
 }

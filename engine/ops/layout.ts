@@ -25,8 +25,10 @@ export function stridedCopy(
     const [d0, d1, d2] = g.shape;
     const vec4 = d2 % 4 === 0 && g.b[2] === 1 && (g.a[2] === 0 || g.a[2] === 1) &&
       [outOffset, g.b[0], g.b[1]].every((v) => v % 4 === 0);
-    if (vec4) {
-      e.run({ file: "layout", entry: "strided_copy_3d4" }, { src, dst4: dst }, {
+    e.run(
+      { file: "layout", entry: vec4 ? "strided_copy_3d4" : "strided_copy_3d" },
+      vec4 ? { src, dst4: dst } : { src, dst },
+      {
         n,
         rank: 3,
         in_offset: inOffset,
@@ -34,18 +36,9 @@ export function stridedCopy(
         shape: g.shape,
         in_strides: g.a,
         out_strides: g.b,
-      }, [Math.ceil(d2 / 4 / 64), d1, d0]);
-      return;
-    }
-    e.run({ file: "layout", entry: "strided_copy_3d" }, { src, dst }, {
-      n,
-      rank: 3,
-      in_offset: inOffset,
-      out_offset: outOffset,
-      shape: g.shape,
-      in_strides: g.a,
-      out_strides: g.b,
-    }, g.groups);
+      },
+      vec4 ? [Math.ceil(d2 / 4 / 64), d1, d0] : g.groups,
+    );
     return;
   }
   e.run({ file: "layout", entry: "strided_copy" }, { src, dst }, {
