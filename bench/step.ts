@@ -7,16 +7,15 @@
 import { Engine } from "../engine/engine.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import type { KernelTiming } from "../engine/profiler.ts";
-import { axpyInto, scale } from "../engine/ops/elementwise.ts";
+import { scale } from "../engine/ops/elementwise.ts";
 import { AdamW } from "../engine/optim/adamw.ts";
-import { clipGradNorm } from "../engine/optim/clip.ts";
 import { LatentConditionerImg } from "../conditioner/model.ts";
+import { type BatchTensors, type Objective, originalObjective } from "../conditioner/objective.ts";
 import {
-  type BatchTensors,
-  type Objective,
-  originalObjective,
-  stackScalars,
-} from "../conditioner/objective.ts";
+  stepAccumulator,
+  type StepContext,
+  trainStep as recordStep,
+} from "../conditioner/train_step.ts";
 import { EnhancedObjective } from "../conditioner/losses/enhanced_objective.ts";
 import { PRESET_NAMES, presetConfig } from "../conditioner/enhanced_config.ts";
 import { type StepSpec, stepsPerEpoch } from "./shapes.ts";
@@ -44,16 +43,12 @@ export function stepObjective(name: string): (e: Engine) => Objective {
 /** Gradient clipping norm of the default configuration. */
 export const GRAD_CLIP = 10;
 
-/** A model, its optimizer and one batch on an engine. */
-export interface StepSetup {
-  engine: Engine;
-  model: LatentConditionerImg;
+/** A model, its optimizer, its objective and one batch on an engine. */
+export interface StepSetup extends StepContext {
   params: Tensor[];
-  opt: AdamW;
   batch: BatchTensors;
-  /** Accumulators of the logged parts and the gradient norm (as train.ts keeps them). */
-  accParts: Tensor;
-  accNorm: Tensor;
+  /** Sums of the logged parts, then the gradient norm (as the trainer keeps them). */
+  acc: Tensor;
 }
 
 /** Builds the model of `spec` with AdamW and a random batch on `e`. */
@@ -72,29 +67,16 @@ export function setupStep(e: Engine, spec: StepSpec, objective: Objective): Step
     y2: e.noGrad(() => scale(e.randn([b, 3, 8], { seed: 3 }), 0.3)),
   }));
   model.train();
-  return {
-    engine: e,
-    model,
-    params,
-    opt,
-    batch,
-    accParts: e.keep(e.zeros([objective.parts.length])),
-    accNorm: e.keep(e.zeros([1])),
-  };
+  const ctx: StepContext = { engine: e, model, opt, objective, gradClip: GRAD_CLIP };
+  return { ...ctx, params, batch, acc: stepAccumulator(ctx) };
 }
 
-/** Records one training step (no readback); call inside `engine.tidy`. */
-export function trainStep(s: StepSetup, objective: Objective, gradClip = GRAD_CLIP): void {
-  const e = s.engine;
-  s.opt.zeroGrad();
-  const { total, parts } = objective.train(s.model, s.batch, s.batch);
-  total.backward();
-  const norm = clipGradNorm(s.params, gradClip);
-  s.opt.step();
-  e.noGrad(() => {
-    axpyInto(s.accParts, stackScalars(parts), 1);
-    axpyInto(s.accNorm, norm, 1);
-  });
+/**
+ * Records one training step on the setup's batch (consistency's clean forward runs on the same
+ * batch; no readback); call inside `engine.tidy`.
+ */
+export function trainStep(s: StepSetup): void {
+  recordStep(s, s.batch, s.batch, s.acc);
 }
 
 /** Kernel time of one profiled step, grouped by shader entry point. */
@@ -170,7 +152,7 @@ export async function benchTrainStep(
     const s = setupStep(e, spec, objective);
     await e.sync();
     const residentBytes = e.memory.inUseBytes;
-    const step = () => e.tidy(() => trainStep(s, objective));
+    const step = () => e.tidy(() => trainStep(s));
     const profile = (options.profile ?? true) && timestampsTrusted(e);
     let t0 = performance.now();
     step();
@@ -199,7 +181,7 @@ export async function benchTrainStep(
       options.log?.(`    ${spec.id}: step ${i + 1}/${reps} ${samples[i].toFixed(0)} ms`);
     }
     const ms = median(samples);
-    const acc = await s.accParts.read();
+    const acc = await s.acc.read();
     if (!acc.every(Number.isFinite)) throw new Error(`bench ${spec.id}: the loss is not finite`);
     const spe = stepsPerEpoch(spec.batch);
     return {

@@ -21,7 +21,7 @@ Deno.bench({
   warmup: 1,
   n: 5,
   fn: async () => {
-    e.tidy(() => trainStep(setup, originalObjective));
+    e.tidy(() => trainStep(setup));
     await e.sync();
   },
 });

@@ -1,16 +1,31 @@
 /** `train`: trains the latent conditioner on a SimulGen-VAE data folder. */
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import cliProgress from "cli-progress";
 import { Engine } from "../engine/engine.ts";
-import { formatNote, formatResolvedConfig, resolveConfig } from "../conditioner/config.ts";
+import {
+  type ConditionerConfig,
+  configFromJson,
+  type ConfigOverrides,
+  flagOf,
+  formatNote,
+  formatResolvedConfig,
+  resolveConfig,
+  RESUME_CHANGEABLE,
+  type SettingName,
+} from "../conditioner/config.ts";
 import { loadDataset } from "../conditioner/data.ts";
+import { RUN_FILES } from "../conditioner/checkpoint.ts";
+import { readRunInfo, recoverRunFolder } from "../conditioner/run_folder.ts";
 import { runTraining } from "../conditioner/run.ts";
 import { addSettingOptions, settingOverrides } from "./settings_options.ts";
 
 /** The bundled demo: data folder and its condition file, relative to the repository. */
 export const DEMO_DATA = new URL("../fixtures/demo", import.meta.url).pathname;
 export const DEMO_CONDITION = new URL("../fixtures/conditions/demo.txt", import.meta.url).pathname;
+
+/** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 /** Builds the `train` command. */
 export function trainCommand(): Command {
@@ -29,13 +44,18 @@ export function trainCommand(): Command {
       "--out <dir>",
       "run folder for checkpoints, TensorBoard logs and plots (default: runs/<data folder name>)",
     )
-    .option("--resume", "continue the run in --out from its last checkpoint")
+    .option(
+      "--resume",
+      "continue the run in --out from its last checkpoint, with its own data and settings",
+    )
+    .option("--overwrite", "replace a run already in --out (kept until the first checkpoint)")
     .option("--plot", "write loss_curves.svg in the run folder (the default)")
     .option("--no-plot", "do not write loss_curves.svg")
     .option("--no-progress", "no progress bar within epochs");
   addSettingOptions(cmd as unknown as Command<[], Record<string, unknown>>);
-  return cmd.action(async (opts) => {
-    await train(opts as unknown as Record<string, unknown> & TrainFlags);
+  return cmd.action(async (opts, command) => {
+    const given = (name: string) => command.getOptionValueSource(name as never) === "cli";
+    await train(opts as unknown as Record<string, unknown> & TrainFlags, given);
   }) as unknown as Command;
 }
 
@@ -44,6 +64,7 @@ interface TrainFlags {
   condition?: string;
   out?: string;
   resume?: boolean;
+  overwrite?: boolean;
   plot?: boolean;
   progress: boolean;
 }
@@ -68,14 +89,76 @@ export async function conditionFile(
   return undefined;
 }
 
-async function train(flags: Record<string, unknown> & TrainFlags): Promise<void> {
+/** What a run trains on: data folder, condition file and resolved settings. */
+interface RunPlan {
+  data: string;
+  condition: string | null;
+  config: ConditionerConfig;
+}
+
+/** A new run: settings from the condition file and the flags. */
+async function planNewRun(flags: Record<string, unknown> & TrainFlags): Promise<RunPlan> {
   const file = await conditionFile(flags);
   const resolved = resolveConfig({ file, overrides: settingOverrides(flags) });
-  const config = resolved.config;
   console.log(formatResolvedConfig(resolved));
   for (const w of resolved.warnings) console.warn(`warning: ${formatNote(w)}`);
+  return {
+    data: resolve(flags.data),
+    condition: file ? resolve(file.path) : null,
+    config: resolved.config,
+  };
+}
 
-  const runDir = flags.out ?? join("runs", resolve(flags.data).split(/[\\/]/).pop() || "run");
+/**
+ * A resumed run: data folder, condition file and settings come from the run folder; flags that
+ * would change them are refused by name, except the settings a resume may change.
+ */
+async function planResume(
+  runDir: string,
+  flags: Record<string, unknown> & TrainFlags,
+  given: (name: string) => boolean,
+): Promise<RunPlan> {
+  await recoverRunFolder(runDir);
+  const info = await readRunInfo(runDir);
+  const overrides = settingOverrides(flags);
+  const refused = (Object.keys(overrides) as SettingName[])
+    .filter((f) => !RESUME_CHANGEABLE.includes(f)).map((f) => flagOf(f));
+  if (given("data") && resolve(flags.data) !== info.data) refused.unshift("--data");
+  if (given("condition") && resolve(flags.condition!) !== info.condition) {
+    refused.unshift("--condition");
+  }
+  if (flags.overwrite) refused.unshift("--overwrite");
+  if (refused.length) {
+    throw new Error(
+      `--resume continues ${runDir} with the data and settings it started with; these flags ` +
+        `would change them: ${refused.join(", ")}. Only ${
+          RESUME_CHANGEABLE.map((f) => flagOf(f)).join(", ")
+        } may be given with --resume`,
+    );
+  }
+  const configPath = join(runDir, RUN_FILES.config);
+  const saved = configFromJson(await Deno.readTextFile(configPath), configPath);
+  const changes = resolveConfig({ overrides: overrides as ConfigOverrides }).config;
+  const config = { ...saved };
+  for (const f of Object.keys(overrides) as (keyof ConditionerConfig)[]) {
+    (config as Record<string, unknown>)[f] = changes[f];
+  }
+  console.log(
+    `Resuming ${runDir}: data ${info.data}` +
+      (info.condition ? `, condition file ${info.condition}` : "") +
+      Object.keys(overrides).map((f) => `, ${flagOf(f as SettingName)} ${config[f as "lr"]}`)
+        .join(""),
+  );
+  return { data: info.data, condition: info.condition, config };
+}
+
+async function train(
+  flags: Record<string, unknown> & TrainFlags,
+  given: (name: string) => boolean,
+): Promise<void> {
+  const runDir = flags.out ?? join("runs", basename(resolve(flags.data)) || "run");
+  const plan = flags.resume ? await planResume(runDir, flags, given) : await planNewRun(flags);
+  const config = plan.config;
   const interactive = flags.progress && Deno.stderr.isTerminal();
   const loadBar = interactive
     ? new cliProgress.SingleBar(
@@ -83,7 +166,7 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
       cliProgress.Presets.shades_classic,
     )
     : null;
-  const { dataset, warnings } = await loadDataset(flags.data, {
+  const { dataset, warnings } = await loadDataset(plan.data, {
     paramDir: config.paramDir,
     ext: config.paramDataType,
     imageSize: config.imageSize,
@@ -103,9 +186,9 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
     stopRequests++;
     if (stopRequests === 1) {
       console.error(
-        "\nStopping after the current batch and saving a checkpoint (Ctrl-C again to quit now).",
+        "\nStopping after the current batch (Ctrl-C again to quit at once; the last checkpoint is kept).",
       );
-    } else Deno.exit(130);
+    } else Deno.exit(EXIT_INTERRUPTED);
   };
   Deno.addSignalListener("SIGINT", onSigint);
   const bar = interactive
@@ -122,6 +205,8 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
       dataset,
       runDir,
       resume: flags.resume ?? false,
+      overwrite: flags.overwrite ?? false,
+      source: { data: plan.data, condition: plan.condition },
       plot: flags.plot ?? true,
       shouldStop: () => stopRequests > 0,
       onBatch: bar
@@ -133,16 +218,27 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
         : undefined,
     });
     bar?.stop();
+    result.model.dispose();
     const best = result.bestVal === null
       ? "none"
       : `${result.bestVal.toFixed(5)} (epoch ${result.bestEpoch! + 1})`;
+    const saved = result.history.length > 0;
     console.log(
-      `Done (${result.stopReason}). Best validation loss: ${best}. Outputs in ${result.runDir}`,
+      `Done (${result.stopReason}). Best validation loss: ${best}. ` +
+        (saved ? `Outputs in ${result.runDir}` : "Nothing was saved."),
     );
     if (result.stopReason === "interrupted") {
-      console.log(`Continue with: deno task train --resume --out ${result.runDir}`);
+      if (saved) console.log(`Continue with: deno task train --resume --out ${result.runDir}`);
+      Deno.exitCode = EXIT_INTERRUPTED;
+    }
+    if (result.stopReason === "diverged") {
+      throw new Error(
+        "training diverged (non-finite values); " +
+          (saved ? `the last good checkpoint in ${result.runDir} is kept` : "nothing was saved"),
+      );
     }
   } finally {
+    bar?.stop();
     Deno.removeSignalListener("SIGINT", onSigint);
     engine.destroy();
   }

@@ -109,6 +109,7 @@ export async function compareRecipes(o: CompareOptions): Promise<CompareRow[]> {
           config,
           dataset: o.dataset,
           runDir: join(o.outDir, `${recipe}-seed${seed}`),
+          overwrite: true,
           plot: false,
           log: (line) => log(`  ${line}`),
           shouldStop: o.shouldStop,

@@ -65,6 +65,11 @@ export interface ConditionerConfig {
   valFraction: number;
   /** Ours: validate every N epochs (`val_every`, default 10). */
   valEvery: number;
+  /**
+   * Ours: write the resumable checkpoint every N epochs (`checkpoint_every`, default 1); also
+   * after every validation, the first epoch and the last.
+   */
+  checkpointEvery: number;
   /** Ours: global gradient-norm clip (`grad_clip`, default 10). */
   gradClip: number;
   /** Ours: epochs of linear LR warm-up from 0.01x (`warmup_epochs`, default 100). */
@@ -142,6 +147,7 @@ export function defaultConfig(): ConditionerConfig {
     seed: 0,
     valFraction: 0.2,
     valEvery: 10,
+    checkpointEvery: 1,
     gradClip: 10,
     warmupEpochs: 100,
     etaMin: 1e-8,
@@ -421,6 +427,16 @@ export function formatResolvedConfig(resolved: ResolvedConfig): string {
     lines.push(row);
   }
   return lines.join("\n");
+}
+
+/** Settings a resumed run may change: how long it trains, its learning rate, checkpointing. */
+export const RESUME_CHANGEABLE: readonly SettingName[] = ["nEpoch", "lr", "checkpointEvery"];
+
+/** The settings whose values differ between two configurations, in key-table order. */
+export function changedSettings(a: ConditionerConfig, b: ConditionerConfig): SettingName[] {
+  return CONDITIONER_KEYS.map((spec) => spec.field).filter((field) =>
+    JSON.stringify(readPath(a, field)) !== JSON.stringify(readPath(b, field))
+  );
 }
 
 /** The settings as pretty-printed JSON, saved with each run. */

@@ -259,6 +259,13 @@ export const CONDITIONER_KEYS: readonly KeySpec[] = [
     refine: atLeast(1),
   },
   {
+    key: "checkpoint_every",
+    field: "checkpointEvery",
+    kind: "int",
+    doc: "write the resumable checkpoint every N epochs (ours)",
+    refine: atLeast(1),
+  },
+  {
     key: "grad_clip",
     field: "gradClip",
     kind: "float",

@@ -3,16 +3,29 @@
  * enhanced one with its component breakdown, metrics file and fallback to the original recipe
  * when the enhanced run fails.
  */
-import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
 import { writeFileAtomic } from "../engine/nn/safetensors.ts";
-import { fileExists } from "./checkpoint.ts";
-import type { ConditionerConfig } from "./config.ts";
+import { RUN_FILES, writeJson } from "./checkpoint.ts";
+import {
+  changedSettings,
+  type ConditionerConfig,
+  configFromJson,
+  configToJson,
+  flagOf,
+  RESUME_CHANGEABLE,
+} from "./config.ts";
 import type { ConditionerDataset } from "./data.ts";
 import { ENHANCED_PARTS, EnhancedObjective } from "./losses/enhanced_objective.ts";
 import { writeNpz } from "./npy.ts";
 import { type Objective, originalObjective } from "./objective.ts";
-import { type EpochRecord, train, type TrainResult } from "./train.ts";
+import {
+  datasetFingerprint,
+  readRunInfo,
+  RunFolder,
+  type RunInfo,
+  writeRunInfo,
+} from "./run_folder.ts";
+import { type EpochRecord, train, TrainingError, type TrainResult } from "./train.ts";
 
 /** File of per-epoch enhanced-training metrics (numpy-readable). */
 export const METRICS_FILE = "enhanced_training_metrics.npz";
@@ -25,17 +38,27 @@ export interface RunOptions {
   config: ConditionerConfig;
   /** The data, split and uploaded by the run. */
   dataset: ConditionerDataset;
-  /** Run folder (created): checkpoints, config, scalers, TensorBoard, plot, metrics. */
+  /**
+   * Run folder: config, scalers, run.json, checkpoints, models, history, TensorBoard, plot,
+   * metrics. A new run refuses a folder that holds a run unless `overwrite`.
+   */
   runDir: string;
-  /** Continue from runDir's resumable checkpoint. */
+  /**
+   * Continue the run in runDir from its checkpoint. The dataset must be the one the run started
+   * with (same fingerprint) and the configuration may differ only in {@link RESUME_CHANGEABLE}.
+   */
   resume?: boolean;
+  /** Replace a run already in runDir (once the new run's first checkpoint is complete). */
+  overwrite?: boolean;
+  /** Where the data came from, recorded in run.json so a resume needs no other flags. */
+  source?: { data: string; condition: string | null };
   /** Write loss_curves.svg. Default true. */
   plot?: boolean;
   /** Console lines (default: console.log). */
   log?: (line: string) => void;
   /** Progress within an epoch: (batches done, batches). */
   onBatch?: (done: number, total: number) => void;
-  /** Checked between steps; when it returns true the run saves and stops. */
+  /** Checked between steps; when it returns true the run stops at its last checkpoint. */
   shouldStop?: () => boolean;
   /** Replaces the enhanced objective (tests inject failures with it). */
   enhancedObjective?: Objective;
@@ -97,11 +120,84 @@ export function metricsArrays(
   return out;
 }
 
+/**
+ * Opens the run folder for a resume: the data must have the fingerprint recorded in run.json and
+ * the configuration may differ from config.json only in {@link RESUME_CHANGEABLE} settings, whose
+ * new values are recorded.
+ */
+async function openForResume(o: RunOptions, fingerprint: string): Promise<RunFolder> {
+  const folder = await RunFolder.open(o.runDir);
+  const info = await readRunInfo(folder.dir);
+  if (info.fingerprint !== fingerprint) {
+    throw new TrainingError(
+      `cannot resume ${o.runDir}: the data (${o.dataset.size} samples) is not what the run ` +
+        `started with (${info.samples} samples from ${info.data}); a run continues on its own data`,
+    );
+  }
+  const configPath = folder.file(RUN_FILES.config);
+  const saved = configFromJson(await Deno.readTextFile(configPath), configPath);
+  const changed = changedSettings(saved, o.config);
+  const refused = changed.filter((f) => !RESUME_CHANGEABLE.includes(f));
+  if (refused.length) {
+    throw new TrainingError(
+      `cannot resume ${o.runDir} with different settings: ${
+        refused.map((f) => flagOf(f)).join(", ")
+      } (see ${configPath}); only ${
+        RESUME_CHANGEABLE.map((f) => flagOf(f)).join(", ")
+      } may change on resume`,
+    );
+  }
+  if (changed.length) {
+    const resumes = [...info.resumes, {
+      nEpoch: o.config.nEpoch,
+      lr: o.config.lr,
+      when: new Date().toISOString(),
+    }];
+    await writeJson(configPath, JSON.parse(configToJson(o.config)));
+    await writeRunInfo(folder, { ...info, resumes });
+  }
+  return folder;
+}
+
+/** Starts a new run folder (staged until its first checkpoint) with its configuration files. */
+async function createFolder(o: RunOptions, fingerprint: string): Promise<RunFolder> {
+  const folder = await RunFolder.create(o.runDir, { overwrite: o.overwrite });
+  const info: RunInfo = {
+    data: o.source?.data ?? "",
+    condition: o.source?.condition ?? null,
+    fingerprint,
+    samples: o.dataset.size,
+    created: new Date().toISOString(),
+    resumes: [],
+  };
+  await writeJson(folder.file(RUN_FILES.config), JSON.parse(configToJson(o.config)));
+  await writeJson(folder.file(RUN_FILES.scalers), o.dataset.scalersJSON());
+  await writeRunInfo(folder, info);
+  return folder;
+}
+
 /** Trains with the recipe the configuration asks for. */
 export async function runTraining(o: RunOptions): Promise<RunResult> {
+  if (o.resume && o.overwrite) {
+    throw new TrainingError("--resume and --overwrite exclude each other");
+  }
+  const fingerprint = await datasetFingerprint(o.dataset);
+  const folder = o.resume
+    ? await openForResume(o, fingerprint)
+    : await createFolder(o, fingerprint);
+  try {
+    return await trainWithRecipe(o, folder);
+  } finally {
+    // A run that never completed an epoch leaves nothing behind (a previous run stays as it was).
+    await folder.discard();
+  }
+}
+
+async function trainWithRecipe(o: RunOptions, folder: RunFolder): Promise<RunResult> {
   const log = o.log ?? console.log;
+  const base = { ...o, folder, resume: o.resume ?? false };
   if (!o.config.enhanced.enabled) {
-    return await train({ ...o, objective: originalObjective });
+    return await train({ ...base, objective: originalObjective });
   }
   const loss = o.config.enhanced.loss;
   const gradWarning = (r: EpochRecord) => {
@@ -127,7 +223,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     const objective = o.enhancedObjective ??
       new EnhancedObjective(o.engine, loss, o.config.enhanced.preset, o.config.seed);
     result = await train({
-      ...o,
+      ...base,
       objective,
       maxNanRecoveries: 0,
       onEpoch: (record) => {
@@ -140,29 +236,28 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     if (result.stopReason === "diverged") {
       fallback = {
         epoch: (history.at(-1)?.epoch ?? -1) + 1,
-        reason: "the training loss was not finite",
+        reason: "the training was not finite",
       };
     }
   } catch (e) {
+    if (e instanceof TrainingError) throw e;
     fallback = { epoch: NaN, reason: `${(e as Error).message}` };
   }
   if (fallback) {
-    const resumable = await fileExists(join(o.runDir, "checkpoint_last.safetensors"));
+    const resumable = folder.committed;
     log(
       `Enhanced training failed (${fallback.reason}); continuing with the original recipe ` +
         (resumable ? "from the last checkpoint." : "from the start (no checkpoint yet)."),
     );
     result?.model.dispose();
-    result = await train({
-      ...o,
-      resume: resumable,
-      objective: originalObjective,
-    });
+    result = await train({ ...base, resume: resumable, objective: originalObjective });
     const firstOriginal = result.history.find((h) => h.objective === "original");
     fallback.epoch = firstOriginal?.epoch ?? result.history.length;
     history = result.history;
   }
-  const npz = writeNpz(metricsArrays(history, fallback ? fallback.epoch : null));
-  await writeFileAtomic(join(o.runDir, METRICS_FILE), npz);
+  if (folder.committed) {
+    const npz = writeNpz(metricsArrays(history, fallback ? fallback.epoch : null));
+    await writeFileAtomic(folder.file(METRICS_FILE), npz);
+  }
   return { ...result!, fallback };
 }

@@ -1,28 +1,32 @@
 /**
  * The training loop shared by the original and the enhanced recipes: data, model, AdamW with
- * warm-up + cosine LR, clipping, validation, checkpoints (best and last, resumable), TensorBoard
- * scalars, a loss plot, NaN handling and clean interruption.
+ * warm-up + cosine LR, clipping, validation, checkpoints (resumable, every epoch by default),
+ * TensorBoard scalars, a loss plot, recovery from non-finite epochs and clean interruption.
  *
- * A step (gather, augment, forward, loss, backward, clip, AdamW) is recorded without any read
- * back; losses accumulate on the GPU and are read once per epoch.
+ * A step ({@link trainStep}) is recorded without any read back; losses, the gradient norm and a
+ * parameter check accumulate on the GPU and are read once per epoch. Between steps the loop
+ * yields to the event loop (so Ctrl-C is seen within a batch) and keeps at most
+ * {@link MAX_BATCHES_IN_FLIGHT} batches queued on the GPU (so stopping never waits for a whole
+ * queued epoch).
  */
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
+import type { Tensor } from "../engine/tensor.ts";
 import { axpyInto } from "../engine/ops/elementwise.ts";
 import { AdamW } from "../engine/optim/adamw.ts";
-import { clipGradNorm } from "../engine/optim/clip.ts";
 import { warmupCosineLr } from "../engine/optim/schedule.ts";
+import { writeFileAtomic } from "../engine/nn/safetensors.ts";
 import { Augmenter } from "./augment.ts";
 import {
-  fileExists,
-  loadResumable,
+  type LoadedCheckpoint,
+  NonFiniteError,
+  readCheckpoint,
   RUN_FILES,
   type RunState,
   saveCheckpoint,
-  writeJson,
+  writeDerived,
 } from "./checkpoint.ts";
 import type { ConditionerConfig } from "./config.ts";
-import { configToJson } from "./config.ts";
 import {
   type ConditionerDataset,
   epochSeed,
@@ -33,31 +37,18 @@ import {
   uploadDataset,
   valBatches,
 } from "./data.ts";
+import type { EpochRecord } from "./history.ts";
 import { LatentConditionerImg } from "./model.ts";
 import { type Objective, stackScalars } from "./objective.ts";
 import { lossCurvesSvg } from "./plot.ts";
+import type { RunFolder } from "./run_folder.ts";
 import { SummaryWriter } from "./tensorboard.ts";
-import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+import { parameterMagnitude, stepAccumulator, type StepContext, trainStep } from "./train_step.ts";
 
-/** One epoch's record (losses are averages over the epoch's batches or validation samples). */
-export interface EpochRecord {
-  /** 0-based epoch index. */
-  epoch: number;
-  /** Learning rate used in this epoch. */
-  lr: number;
-  /** Training loss parts, in the objective's order (first is the total). */
-  train: number[];
-  /** Validation parts, when validated this epoch. */
-  val?: number[];
-  /** Validation 10 * MSE(y1) + MSE(y2), the recipe-independent metric. */
-  valMetric?: number;
-  /** Global gradient norm averaged over the epoch's steps (before clipping). */
-  gradNorm: number;
-  /** Wall time of the epoch, validation included. */
-  seconds: number;
-  /** Objective used for this epoch. */
-  objective: string;
-}
+export type { EpochRecord } from "./history.ts";
+
+/** Batches recorded ahead of the GPU at most; more would delay a stop by their run time. */
+export const MAX_BATCHES_IN_FLIGHT = 2;
 
 /** Where a run's outputs go and how it reports. */
 export interface TrainOptions {
@@ -67,11 +58,11 @@ export interface TrainOptions {
   config: ConditionerConfig;
   /** The data, split and uploaded by the run. */
   dataset: ConditionerDataset;
-  /** Run folder (created): checkpoints, config, scalers, TensorBoard, plot. */
-  runDir: string;
+  /** The run folder (checkpoints, models, history, TensorBoard, plot). */
+  folder: RunFolder;
   /** The loss recipe for training and validation. */
   objective: Objective;
-  /** Continue from runDir's resumable checkpoint. */
+  /** Continue from the folder's resumable checkpoint. */
   resume?: boolean;
   /** Write loss_curves.svg. Default true. */
   plot?: boolean;
@@ -79,11 +70,14 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Progress within an epoch: (batch done, batches). */
   onBatch?: (done: number, total: number) => void;
-  /** Checked between steps; when it returns true the run saves and stops. */
+  /** Checked between steps; when it returns true the run stops at its last checkpoint. */
   shouldStop?: () => boolean;
   /** Called after every epoch (for extra logging, e.g. component breakdowns). */
-  onEpoch?: (record: EpochRecord, writer: SummaryWriter) => void;
-  /** Non-finite epoch losses tolerated (each rolls back to the last checkpoint) before giving up. */
+  onEpoch?: (record: EpochRecord) => void;
+  /**
+   * Non-finite epochs recovered from (each returns to the last checkpoint with half the learning
+   * rate) before the run stops as diverged. Default 3.
+   */
   maxNanRecoveries?: number;
 }
 
@@ -106,7 +100,7 @@ export interface TrainResult {
   model: LatentConditionerImg;
 }
 
-/** Error raised when training cannot continue (e.g. the loss stays non-finite). */
+/** Error raised when training cannot start or continue (e.g. no complete batch, wrong checkpoint). */
 export class TrainingError extends Error {}
 
 function fmtNum(v: number): string {
@@ -151,241 +145,332 @@ export async function evaluate(
   return Array.from(sums, (s) => s / Math.max(1, count));
 }
 
-/** Trains a latent conditioner; see the module documentation. */
-export async function train(o: TrainOptions): Promise<TrainResult> {
-  const { engine: e, config: c, dataset, runDir, objective } = o;
-  const log = o.log ?? console.log;
-  await Deno.mkdir(runDir, { recursive: true });
+/** Everything a run trains with, built once. */
+interface Setup extends StepContext {
+  config: ConditionerConfig;
+  gpu: GpuDataset;
+  augmenter: Augmenter;
+  schedule: ReturnType<typeof warmupCosineLr>;
+  trainIdx: number[];
+  valIdx: number[][];
+  batchesPerEpoch: number;
+  /** Per-epoch sums of the objective's parts and the gradient norm. */
+  acc: Tensor;
+}
 
+function setUp(o: TrainOptions): Setup {
+  const { engine: e, config: c, dataset } = o;
   const split = splitIndices(dataset.size, c.valFraction, c.seed);
-  const gpu = uploadDataset(e, dataset);
+  const batchesPerEpoch = Math.floor(split.train.length / c.batchSize);
+  if (batchesPerEpoch === 0) {
+    throw new TrainingError(
+      `${split.train.length} training samples are fewer than one batch of ${c.batchSize}; lower latent_conditioner_batch`,
+    );
+  }
   const model = new LatentConditionerImg(e, {
     filters: c.filters,
     imageSize: c.imageSize,
     seed: c.seed,
   });
-  const params = model.parameters();
-  const opt = new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
-  const schedule = warmupCosineLr({
-    lr: c.lr,
-    warmupEpochs: c.warmupEpochs,
-    startFactor: 0.01,
-    totalEpochs: c.nEpoch,
-    etaMin: c.etaMin,
-  });
-  const augmenter = new Augmenter(e, { seed: c.seed });
-  const valIdx = valBatches(split.val, c.batchSize);
-
-  let history: EpochRecord[] = [];
-  let bestVal: number | null = null;
-  let bestEpoch: number | null = null;
-  let startEpoch = 0;
-  if (o.resume) {
-    const state = await loadResumable(runDir, model, opt);
-    if (state.filters.join(" ") !== c.filters.join(" ") || state.imageSize !== c.imageSize) {
-      throw new TrainingError(
-        `cannot resume: the checkpoint has filters ${
-          state.filters.join(" ")
-        } at ${state.imageSize}px, the configuration ${c.filters.join(" ")} at ${c.imageSize}px`,
-      );
-    }
-    startEpoch = state.epoch + 1;
-    bestVal = state.bestVal;
-    bestEpoch = state.bestEpoch;
-    try {
-      history = JSON.parse(await Deno.readTextFile(join(runDir, RUN_FILES.history)));
-      history = history.filter((h) => h.epoch <= state.epoch);
-    } catch {
-      history = [];
-    }
-    log(
-      `Resuming from epoch ${startEpoch + 1} (checkpoint after epoch ${
-        state.epoch + 1
-      }, ${state.optimizerSteps} optimizer steps)`,
-    );
-  }
-  await writeJson(join(runDir, RUN_FILES.config), JSON.parse(configToJson(c)));
-  await writeJson(join(runDir, RUN_FILES.scalers), dataset.scalersJSON());
-  const writer = new SummaryWriter(join(runDir, objective.tensorboard.dir));
-
-  const runState = (epoch: number): RunState => ({
-    epoch,
-    optimizerSteps: opt.stepCount,
-    lr: opt.lr,
-    bestVal,
-    bestEpoch,
-    objective: objective.name,
-    filters: c.filters,
-    imageSize: c.imageSize,
-  });
-  // True while the weights have changed since the last checkpoint.
-  let unsaved = false;
-  const checkpoint = async (epoch: number, best?: Record<string, string>) => {
-    await saveCheckpoint(runDir, model, opt, runState(epoch), best);
-    await writeJson(join(runDir, RUN_FILES.history), history);
-    unsaved = false;
+  const ctx: StepContext = {
+    engine: e,
+    model,
+    opt: new AdamW(model.parameters(), { lr: c.lr, weightDecay: c.weightDecay }),
+    objective: o.objective,
+    gradClip: c.gradClip,
   };
+  return {
+    ...ctx,
+    config: c,
+    gpu: uploadDataset(e, dataset),
+    augmenter: new Augmenter(e, { seed: c.seed }),
+    schedule: warmupCosineLr({
+      lr: c.lr,
+      warmupEpochs: c.warmupEpochs,
+      startFactor: 0.01,
+      totalEpochs: c.nEpoch,
+      etaMin: c.etaMin,
+    }),
+    trainIdx: split.train,
+    valIdx: valBatches(split.val, c.batchSize),
+    batchesPerEpoch,
+    acc: stepAccumulator(ctx),
+  };
+}
 
-  const nBatches = Math.floor(split.train.length / c.batchSize);
-  if (nBatches === 0) {
+/** What one epoch's training steps left: averages, or null when stopped before the end. */
+interface EpochSums {
+  /** Objective parts averaged over the epoch's steps. */
+  parts: number[];
+  /** Gradient norm averaged over the steps. */
+  gradNorm: number;
+  /** Whether every parameter is finite after the epoch. */
+  paramsFinite: boolean;
+}
+
+/** Trains one epoch; returns null when `shouldStop` asked to stop before its last batch. */
+async function trainEpoch(s: Setup, o: TrainOptions, epoch: number): Promise<EpochSums | null> {
+  const e = s.engine;
+  s.model.train();
+  e.fill(s.acc, 0);
+  const batches = trainBatches(s.trainIdx, s.config.batchSize, epochSeed(s.config.seed, epoch));
+  const inFlight: Promise<unknown>[] = [];
+  for (let done = 0; done < batches.length; done++) {
+    // Yield so signal handlers run; bound the GPU queue so a stop is honoured within a batch.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
+    if (o.shouldStop?.()) return null;
+    e.tidy(() => {
+      const clean = gatherBatch(e, s.gpu, batches[done]);
+      const aug = s.augmenter.apply(clean.x, clean.y1, clean.y2, done, epoch);
+      trainStep(s, aug, clean, s.acc);
+    });
+    e.flush();
+    inFlight.push(e.device.queue.onSubmittedWorkDone());
+    o.onBatch?.(done + 1, batches.length);
+  }
+  const magnitude = parameterMagnitude(s.opt);
+  const [sums, mag] = await e.readAll([s.acc, magnitude]);
+  magnitude.dispose();
+  const avg = Array.from(sums, (v) => v / batches.length);
+  const gradNorm = avg.pop()!;
+  return { parts: avg, gradNorm, paramsFinite: Number.isFinite(mag[0]) };
+}
+
+/** The run's progress: what the resumable checkpoint records. */
+function freshState(s: Setup): RunState {
+  return {
+    epoch: -1,
+    optimizerSteps: 0,
+    lr: s.config.lr,
+    lrScale: 1,
+    recoveries: 0,
+    bestVal: null,
+    bestEpoch: null,
+    objective: s.objective.name,
+    filters: s.config.filters,
+    imageSize: s.config.imageSize,
+    history: [],
+  };
+}
+
+/** Loads the folder's checkpoint into the model and optimizer (all or nothing). */
+async function restore(s: Setup, folder: RunFolder): Promise<LoadedCheckpoint> {
+  const loaded = await readCheckpoint(folder.dir, s.model, s.opt);
+  const { state } = loaded;
+  const c = s.config;
+  if (state.filters.join(" ") !== c.filters.join(" ") || state.imageSize !== c.imageSize) {
     throw new TrainingError(
-      `${split.train.length} training samples are fewer than one batch of ${c.batchSize}; lower latent_conditioner_batch`,
+      `cannot resume ${join(folder.dir, RUN_FILES.resume)}: it holds filters ${
+        state.filters.join(" ")
+      } at ${state.imageSize}px, the configuration ${c.filters.join(" ")} at ${c.imageSize}px`,
     );
   }
-  log(
-    `Training ${objective.name} on ${dataset.size} samples (${split.train.length} train, ${split.val.length} val), ` +
-      `${nBatches} batches of ${c.batchSize}, ${
-        model.parameterCount().toLocaleString("en-US")
-      } parameters, ${e.gpu.description}`,
-  );
+  loaded.apply();
+  return loaded;
+}
 
+/** Console line of an epoch. */
+function epochLine(s: Setup, record: EpochRecord, secondsPerEpoch: number): string {
+  const c = s.config;
+  const parts = (v: number[]) =>
+    `${fmtNum(v[0])} (${
+      s.objective.parts.slice(1, 4).map((p, i) => `${p} ${fmtNum(v[i + 1])}`).join(", ")
+    })`;
+  const phase = record.epoch < c.warmupEpochs ? "warmup" : "cosine";
+  return `Epoch ${String(record.epoch + 1).padStart(String(c.nEpoch).length)}/${c.nEpoch} | ` +
+    `train ${parts(record.train)}` + (record.val ? ` | val ${parts(record.val)}` : "") +
+    ` | lr ${record.lr.toExponential(2)} ${phase} | ${record.seconds.toFixed(1)}s | ETA ${
+      fmtDuration(secondsPerEpoch * (c.nEpoch - record.epoch - 1))
+    }`;
+}
+
+function logScalars(writer: SummaryWriter, objective: Objective, record: EpochRecord): void {
+  const tags = objective.tensorboard;
+  tags.train.forEach((tag, i) => writer.addScalar(tag, record.train[i], record.epoch));
+  writer.addScalar(tags.lr, record.lr, record.epoch);
+  if (record.val) tags.val.forEach((tag, i) => writer.addScalar(tag, record.val![i], record.epoch));
+}
+
+const allFinite = (values: number[] | undefined) => (values ?? []).every(Number.isFinite);
+
+/** Trains a latent conditioner; see the module documentation. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const log = o.log ?? console.log;
+  const { folder, objective } = o;
+  const s = setUp(o);
+  const c = s.config;
+  const maxRecoveries = o.maxNanRecoveries ?? 3;
+  let writer: SummaryWriter | null = null;
   let stopReason: StopReason = "completed";
-  let nanRecoveries = 0;
-  let lrScale = 1;
-  const maxNan = o.maxNanRecoveries ?? 3;
-  // Sums over the epoch's steps of each objective part, then the gradient norm; read once.
-  const acc = e.keep(e.zeros([objective.parts.length + 1]));
-  const runStart = performance.now();
-  let epochsThisRun = 0;
-
-  for (let epoch = startEpoch; epoch < c.nEpoch; epoch++) {
-    const t0 = performance.now();
-    opt.lr = schedule.lrAt(epoch) * lrScale;
-    model.train();
-    e.fill(acc, 0);
-    const batches = trainBatches(split.train, c.batchSize, epochSeed(c.seed, epoch));
-    let done = 0;
-    for (const idx of batches) {
-      if (o.shouldStop?.()) break;
-      e.tidy(() => {
-        const clean = gatherBatch(e, gpu, idx);
-        const aug = augmenter.apply(clean.x, clean.y1, clean.y2, done, epoch);
-        opt.zeroGrad();
-        const { total, parts } = objective.train(model, aug, clean);
-        total.backward();
-        const norm = clipGradNorm(params, c.gradClip);
-        opt.step();
-        e.noGrad(() => axpyInto(acc, stackScalars([...parts, norm]), 1));
-      });
-      done++;
-      unsaved = true;
-      o.onBatch?.(done, batches.length);
-    }
-    if (done < batches.length) {
-      stopReason = "interrupted";
+  try {
+    let state = freshState(s);
+    if (o.resume) {
+      const loaded = await restore(s, folder);
+      state = loaded.state;
+      // Files derived from the checkpoint may lag it after a kill; rewrite them.
+      await writeDerived(folder.dir, state, loaded.model);
       log(
-        `Interrupted during epoch ${
-          epoch + 1
-        }; saving the current state (--resume starts this epoch again).`,
+        `Resuming from epoch ${state.epoch + 2} (checkpoint after epoch ${
+          state.epoch + 1
+        }, ${state.optimizerSteps} optimizer steps)`,
       );
-      break;
     }
-    const sums = Array.from(await acc.read(), (v) => v / done);
-    const gradNorm = sums.pop()!;
-    const trainParts = sums;
+    let lrScale = state.lrScale;
+    let recoveries = state.recoveries;
+    const history = [...state.history];
+    log(
+      `Training ${objective.name} on ${o.dataset.size} samples (${s.trainIdx.length} train, ` +
+        `${s.valIdx.flat().length} val), ${s.batchesPerEpoch} batches of ${c.batchSize}, ` +
+        `${
+          s.model.parameterCount().toLocaleString("en-US")
+        } parameters, ${s.engine.gpu.description}`,
+    );
+    const runStart = performance.now();
+    let epochsThisRun = 0;
 
-    if (!trainParts.every(Number.isFinite)) {
-      nanRecoveries++;
-      if (nanRecoveries > maxNan) {
+    /** Returns to the last checkpoint with half the learning rate; false when it cannot. */
+    const recover = async (epoch: number, what: string): Promise<boolean> => {
+      recoveries++;
+      const hasCheckpoint = folder.committed || state.epoch >= 0;
+      if (recoveries > maxRecoveries || !hasCheckpoint) {
         stopReason = "diverged";
         log(
-          `Epoch ${epoch + 1}: training loss is ${
-            trainParts[0]
-          } again; stopping after ${maxNan} recoveries.`,
+          `Epoch ${epoch + 1}: ${what}; ` +
+            (hasCheckpoint
+              ? `stopping after ${maxRecoveries} recoveries. The last checkpoint (epoch ${
+                state.epoch + 1
+              }) is kept; try a lower --lr.`
+              : "there is no checkpoint to return to, so nothing was saved; try a lower --lr."),
         );
-        break;
-      }
-      const hasCheckpoint = await fileExists(join(runDir, RUN_FILES.resume));
-      if (!hasCheckpoint) {
-        stopReason = "diverged";
-        log(
-          `Epoch ${epoch + 1}: training loss is not finite (${
-            trainParts[0]
-          }) and there is no checkpoint to return to; stopping. Try a lower learning rate.`,
-        );
-        break;
+        return false;
       }
       lrScale /= 2;
+      state = (await restore(s, folder)).state;
+      history.length = 0;
+      history.push(...state.history);
       log(
-        `Epoch ${epoch + 1}: training loss is not finite (${
-          trainParts[0]
-        }); restored the last checkpoint, learning rate now x${lrScale}.`,
+        `Epoch ${epoch + 1}: ${what}; returned to the checkpoint after epoch ${
+          state.epoch + 1
+        }, learning rate now x${lrScale} (recovery ${recoveries} of ${maxRecoveries}).`,
       );
-      await loadResumable(runDir, model, opt);
-      continue;
-    }
-
-    const record: EpochRecord = {
-      epoch,
-      lr: opt.lr,
-      train: trainParts,
-      gradNorm,
-      seconds: (performance.now() - t0) / 1000,
-      objective: objective.name,
+      return true;
     };
-    const validateNow = (epoch + 1) % c.valEvery === 0 || epoch === c.nEpoch - 1;
-    if (validateNow && valIdx.length) {
-      const val = await evaluate(e, model, objective, gpu, valIdx);
-      record.valMetric = val.pop();
-      record.val = val;
-      record.seconds = (performance.now() - t0) / 1000;
-    }
-    history.push(record);
-    epochsThisRun++;
 
-    const tags = objective.tensorboard;
-    tags.train.forEach((tag, i) => writer.addScalar(tag, trainParts[i], epoch));
-    writer.addScalar(tags.lr, opt.lr, epoch);
-    if (record.val) tags.val.forEach((tag, i) => writer.addScalar(tag, record.val![i], epoch));
-    o.onEpoch?.(record, writer);
-
-    const perEpoch = (performance.now() - runStart) / 1000 / epochsThisRun;
-    const phase = epoch < c.warmupEpochs ? "warmup" : "cosine";
-    const parts = (v: number[]) =>
-      `${fmtNum(v[0])} (${
-        objective.parts.slice(1, 4).map((p, i) => `${p} ${fmtNum(v[i + 1])}`).join(", ")
-      })`;
-    log(
-      `Epoch ${String(epoch + 1).padStart(String(c.nEpoch).length)}/${c.nEpoch} | train ${
-        parts(trainParts)
-      }` +
-        (record.val ? ` | val ${parts(record.val)}` : "") +
-        ` | lr ${opt.lr.toExponential(2)} ${phase} | ${record.seconds.toFixed(1)}s | ETA ${
-          fmtDuration(perEpoch * (c.nEpoch - epoch - 1))
-        }`,
-    );
-
-    if (record.val) {
-      const v = record.val[0];
-      const improved = Number.isFinite(v) && (bestVal === null || v < bestVal);
-      if (improved) {
-        bestVal = v;
-        bestEpoch = epoch;
+    for (let epoch = state.epoch + 1; epoch < c.nEpoch;) {
+      const t0 = performance.now();
+      s.opt.lr = s.schedule.lrAt(epoch) * lrScale;
+      const sums = await trainEpoch(s, o, epoch);
+      if (!sums) {
+        stopReason = "interrupted";
+        log(
+          state.epoch >= 0
+            ? `Interrupted during epoch ${epoch + 1}; the checkpoint after epoch ${
+              state.epoch + 1
+            } is kept (--resume continues from there).`
+            : `Interrupted during epoch ${
+              epoch + 1
+            }, before the run's first checkpoint; nothing was saved.`,
+        );
+        break;
       }
-      await checkpoint(epoch, improved ? { val_loss: String(v) } : undefined);
-      if (v / trainParts[0] > 1000) {
+      const record: EpochRecord = {
+        epoch,
+        lr: s.opt.lr,
+        train: sums.parts,
+        gradNorm: sums.gradNorm,
+        seconds: 0,
+        objective: objective.name,
+      };
+      const finite = allFinite(sums.parts) && Number.isFinite(sums.gradNorm) && sums.paramsFinite;
+      const validateNow = (epoch + 1) % c.valEvery === 0 || epoch === c.nEpoch - 1;
+      if (finite && validateNow && s.valIdx.length) {
+        const val = await evaluate(s.engine, s.model, objective, s.gpu, s.valIdx);
+        record.valMetric = val.pop();
+        record.val = val;
+      }
+      if (!finite || !allFinite(record.val)) {
+        const what = !allFinite(sums.parts)
+          ? `training loss is ${sums.parts[0]}`
+          : !Number.isFinite(sums.gradNorm)
+          ? `gradient norm is ${sums.gradNorm}`
+          : !sums.paramsFinite
+          ? "parameters are not finite"
+          : `validation loss is ${record.val![0]}`;
+        if (!(await recover(epoch, what))) break;
+        epoch = state.epoch + 1;
+        continue;
+      }
+      record.seconds = (performance.now() - t0) / 1000;
+
+      const improved = record.val !== undefined &&
+        (state.bestVal === null || record.val[0] < state.bestVal);
+      const next: RunState = {
+        ...state,
+        epoch,
+        optimizerSteps: s.opt.stepCount,
+        lr: s.opt.lr,
+        lrScale,
+        recoveries,
+        bestVal: improved ? record.val![0] : state.bestVal,
+        bestEpoch: improved ? epoch : state.bestEpoch,
+        history: [...history, record],
+      };
+      const checkpointNow = (epoch + 1) % c.checkpointEvery === 0 || record.val !== undefined ||
+        epoch === c.nEpoch - 1 || !folder.committed;
+      if (checkpointNow) {
+        try {
+          await saveCheckpoint(folder.dir, s.model, s.opt, next);
+        } catch (err) {
+          if (!(err instanceof NonFiniteError)) throw err;
+          if (!(await recover(epoch, err.message))) break;
+          epoch = state.epoch + 1;
+          continue;
+        }
+        await folder.commit();
+      }
+      state = next;
+      history.push(record);
+      epochsThisRun++;
+
+      writer ??= new SummaryWriter(join(folder.dir, objective.tensorboard.dir));
+      logScalars(writer, objective, record);
+      const perEpoch = (performance.now() - runStart) / 1000 / epochsThisRun;
+      log(epochLine(s, record, perEpoch));
+      o.onEpoch?.(record);
+
+      if (record.val && record.val[0] / record.train[0] > 1000) {
         stopReason = "overfit";
         log(
           `Stopping: validation/training loss ratio ${
-            (v / trainParts[0]).toFixed(0)
+            (record.val[0] / record.train[0]).toFixed(0)
           } exceeds 1000.`,
         );
         break;
       }
+      epoch++;
     }
+    if ((o.plot ?? true) && folder.committed) await writePlot(folder.dir, history, objective);
+    return {
+      history,
+      bestVal: state.bestVal,
+      bestEpoch: state.bestEpoch,
+      stopReason,
+      runDir: folder.path,
+      model: s.model,
+    };
+  } catch (err) {
+    s.model.dispose();
+    throw err;
+  } finally {
+    writer?.close();
+    s.acc.dispose();
+    s.gpu.dispose();
   }
-
-  const lastEpoch = history.length ? history[history.length - 1].epoch : startEpoch - 1;
-  if (unsaved && lastEpoch >= 0 && stopReason !== "diverged") await checkpoint(lastEpoch);
-  writer.close();
-  if (o.plot ?? true) await writePlot(runDir, history, objective);
-  acc.dispose();
-  gpu.dispose();
-  return { history, bestVal, bestEpoch, stopReason, runDir, model };
 }
 
 async function writePlot(
-  runDir: string,
+  dir: string,
   history: EpochRecord[],
   objective: Objective,
 ): Promise<void> {
@@ -401,5 +486,5 @@ async function writePlot(
     xLabel: "epoch",
     yLabel: "loss",
   });
-  await writeFileAtomic(join(runDir, "loss_curves.svg"), new TextEncoder().encode(svg));
+  await writeFileAtomic(join(dir, "loss_curves.svg"), new TextEncoder().encode(svg));
 }

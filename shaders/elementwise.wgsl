@@ -63,11 +63,22 @@ fn sigmoid(x: f32) -> f32 {
   return 1.0 / (1.0 + exp(-x));
 }
 
+// NaN test on the bits: comparisons with NaN may be folded away by a driver's fast-math.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// clamp() and max() may turn NaN into a number; these keep it, so a diverged model's outputs
+// and loss stay NaN and the trainer notices.
+fn keep_nan(result: f32, x: f32) -> f32 {
+  return select(result, x, is_nan(x));
+}
+
 fn stable_tanh(x: f32) -> f32 {
   // tanh() of large |x| returns NaN on some drivers; saturate explicitly.
   let c = clamp(x, -15.0, 15.0);
   let e = exp(2.0 * c);
-  return (e - 1.0) / (e + 1.0);
+  return keep_nan((e - 1.0) / (e + 1.0), x);
 }
 
 fn forward(x: f32) -> f32 {
@@ -77,7 +88,7 @@ fn forward(x: f32) -> f32 {
     case EXP: { return exp(x); }
     case LOG: { return log(x); }
     case SQRT: { return sqrt(x); }
-    case RELU: { return max(x, 0.0); }
+    case RELU: { return keep_nan(max(x, 0.0), x); }
     case LEAKY_RELU: { return select(x * alpha, x, x > 0.0); }
     case SILU: { return x * sigmoid(x); }
     case GELU: { return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
@@ -86,7 +97,7 @@ fn forward(x: f32) -> f32 {
     case SCALE: { return x * alpha; }
     case ABS: { return abs(x); }
     case SQUARE: { return x * x; }
-    case CLAMP_MIN: { return max(x, alpha); }
+    case CLAMP_MIN: { return keep_nan(max(x, alpha), x); }
     case HUBER: { return select(abs(x) - 0.5 * alpha, 0.5 * x * x / alpha, abs(x) < alpha); }
     case ADD_SCALAR: { return x + alpha; }
     default: { return x; }

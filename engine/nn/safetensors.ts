@@ -213,10 +213,10 @@ export async function saveSafetensors(
 }
 
 /**
- * Loads host tensors into a module's state dict. Missing keys, unexpected keys (when strict) and
- * shape mismatches are all reported together, and nothing is written unless everything matches.
+ * Checks host tensors against a module's state dict without loading them: missing keys,
+ * unexpected keys (when strict) and shape mismatches are all reported together in one error.
  */
-export function loadStateDict(
+export function checkStateDict(
   module: Module,
   tensors: Map<string, HostTensor>,
   options: { strict?: boolean; source?: string } = {},
@@ -240,5 +240,17 @@ export function loadStateDict(
   if (problems.length) {
     throw new Error(`${source} does not match the model:\n  ${problems.join("\n  ")}`);
   }
-  for (const [k, t] of own) t.engine.write(t, tensors.get(k)!.data);
+}
+
+/**
+ * Loads host tensors into a module's state dict; nothing is written unless everything matches
+ * ({@link checkStateDict}).
+ */
+export function loadStateDict(
+  module: Module,
+  tensors: Map<string, HostTensor>,
+  options: { strict?: boolean; source?: string } = {},
+): void {
+  checkStateDict(module, tensors, options);
+  for (const [k, t] of module.stateDict()) t.engine.write(t, tensors.get(k)!.data);
 }

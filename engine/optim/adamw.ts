@@ -109,22 +109,42 @@ export class AdamW {
     return { tensors, step: this.stepCount, lr: this.lr };
   }
 
-  /** Restores what {@link stateDict} saved; shapes must match parameter for parameter. */
-  loadStateDict(state: { tensors: Map<string, HostTensor>; step: number; lr?: number }): void {
-    const m = new Float32Array(this.pack.length);
-    const v = new Float32Array(this.pack.length);
+  /**
+   * Checks what {@link loadStateDict} would load without loading it: every moment present with
+   * its parameter's size, and a non-negative integer step. One error lists every problem.
+   * @param source Names the state in the error, e.g. the checkpoint file.
+   */
+  checkStateDict(
+    state: { tensors: Map<string, HostTensor>; step: number },
+    source = "AdamW state",
+  ): void {
+    const problems: string[] = [];
     this.pack.params.forEach((p, i) => {
-      for (const [key, into] of [["exp_avg", m], ["exp_avg_sq", v]] as const) {
+      for (const key of ["exp_avg", "exp_avg_sq"]) {
         const t = state.tensors.get(`${i}.${key}`);
         if (!t || t.data.length !== p.size) {
-          throw new Error(
-            `AdamW state: "${i}.${key}" is ${
+          problems.push(
+            `"${i}.${key}" is ${
               t ? `${t.data.length} values` : "missing"
             }, parameter ${i} has ${p.size}`,
           );
         }
-        into.set(t.data, this.pack.offsets[i]);
       }
+    });
+    if (!(Number.isInteger(state.step) && state.step >= 0)) {
+      problems.push(`step must be a non-negative integer, got ${state.step}`);
+    }
+    if (problems.length) throw new Error(`${source}: ${problems.join("; ")}`);
+  }
+
+  /** Restores what {@link stateDict} saved; nothing changes unless {@link checkStateDict} passes. */
+  loadStateDict(state: { tensors: Map<string, HostTensor>; step: number; lr?: number }): void {
+    this.checkStateDict(state);
+    const m = new Float32Array(this.pack.length);
+    const v = new Float32Array(this.pack.length);
+    this.pack.params.forEach((_, i) => {
+      m.set(state.tensors.get(`${i}.exp_avg`)!.data, this.pack.offsets[i]);
+      v.set(state.tensors.get(`${i}.exp_avg_sq`)!.data, this.pack.offsets[i]);
     });
     const e = this.pack.engine;
     e.write(this.expAvg, m);
