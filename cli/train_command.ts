@@ -181,14 +181,16 @@ async function train(
   for (const w of warnings) console.warn(`warning: ${w}`);
 
   const engine = await Engine.create({ seed: config.seed });
-  let stopRequests = 0;
+  // The first Ctrl-C asks the run to stop after the current batch; it then gives SIGINT back to
+  // its default action, so a second one ends the process at once even while it waits for the
+  // GPU (every file on disk is complete: all are written atomically).
+  let stopRequested = false;
   const onSigint = () => {
-    stopRequests++;
-    if (stopRequests === 1) {
-      console.error(
-        "\nStopping after the current batch (Ctrl-C again to quit at once; the last checkpoint is kept).",
-      );
-    } else Deno.exit(EXIT_INTERRUPTED);
+    stopRequested = true;
+    Deno.removeSignalListener("SIGINT", onSigint);
+    console.error(
+      "\nStopping after the current batch (Ctrl-C again to quit at once; the last checkpoint is kept).",
+    );
   };
   Deno.addSignalListener("SIGINT", onSigint);
   const bar = interactive
@@ -208,7 +210,7 @@ async function train(
       overwrite: flags.overwrite ?? false,
       source: { data: plan.data, condition: plan.condition },
       plot: flags.plot ?? true,
-      shouldStop: () => stopRequests > 0,
+      shouldStop: () => stopRequested,
       onBatch: bar
         ? (done, total) => {
           if (done === 1) bar.start(total, 0);
@@ -239,7 +241,9 @@ async function train(
     }
   } finally {
     bar?.stop();
-    Deno.removeSignalListener("SIGINT", onSigint);
+    // Let queued batches finish before the device goes (a second Ctrl-C still quits at once).
+    await engine.sync().catch(() => {});
+    if (!stopRequested) Deno.removeSignalListener("SIGINT", onSigint);
     engine.destroy();
   }
 }

@@ -2,7 +2,8 @@
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
 import { loadSafetensors, loadStateDict } from "../engine/nn/safetensors.ts";
-import { RUN_FILES } from "./checkpoint.ts";
+import { assertFinite, RUN_FILES } from "./checkpoint.ts";
+import { recoverRunFolder } from "./run_folder.ts";
 import { configFromJson } from "./config.ts";
 import { loadImages } from "./images.ts";
 import { LATENT_DIM, LatentConditionerImg, XS_SHAPE } from "./model.ts";
@@ -47,6 +48,7 @@ async function readJson(path: string): Promise<unknown> {
 
 /** Predicts latents for every image of a folder and writes latent_vectors.npy, xs.npy, names.txt. */
 export async function predictFolder(e: Engine, o: PredictOptions): Promise<PredictResult> {
+  await recoverRunFolder(o.runDir);
   const config = configFromJson(
     await readJson(join(o.runDir, RUN_FILES.config)),
     join(o.runDir, RUN_FILES.config),
@@ -65,7 +67,9 @@ export async function predictFolder(e: Engine, o: PredictOptions): Promise<Predi
     filters: config.filters,
     imageSize: config.imageSize,
   });
-  loadStateDict(model, (await loadSafetensors(modelPath)).tensors, { source: modelPath });
+  const weights = (await loadSafetensors(modelPath)).tensors;
+  assertFinite(weights, `${modelPath} holds non-finite weights (a diverged model)`);
+  loadStateDict(model, weights, { source: modelPath });
   model.eval();
 
   const images = await loadImages(o.imageDir, config.paramDataType, {

@@ -208,18 +208,37 @@ interface EpochSums {
   paramsFinite: boolean;
 }
 
-/** Trains one epoch; returns null when `shouldStop` asked to stop before its last batch. */
-async function trainEpoch(s: Setup, o: TrainOptions, epoch: number): Promise<EpochSums | null> {
+/** Where an epoch stopped when `shouldStop` asked before its last batch. */
+interface Stopped {
+  /** Batches completed. */
+  done: number;
+  /** Batches in the epoch. */
+  of: number;
+}
+
+/** Trains one epoch, or part of it when `shouldStop` asks to stop. */
+async function trainEpoch(
+  s: Setup,
+  o: TrainOptions,
+  epoch: number,
+): Promise<EpochSums | Stopped> {
   const e = s.engine;
   s.model.train();
   e.fill(s.acc, 0);
   const batches = trainBatches(s.trainIdx, s.config.batchSize, epochSeed(s.config.seed, epoch));
   const inFlight: Promise<unknown>[] = [];
   for (let done = 0; done < batches.length; done++) {
-    // Yield so signal handlers run; bound the GPU queue so a stop is honoured within a batch.
+    // Yield so signal handlers run; bound the GPU queue so a stop is honoured within a batch
+    // (in Deno the wait for a batch blocks the event loop until that batch is done).
     await new Promise((resolve) => setTimeout(resolve, 0));
     while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
-    if (o.shouldStop?.()) return null;
+    if (o.shouldStop?.()) {
+      // The queued batches finish first (waiting blocks Deno's event loop, so yield after it:
+      // a second Ctrl-C that arrived meanwhile is handled before the run reports).
+      await Promise.all(inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return { done, of: batches.length };
+    }
     e.tidy(() => {
       const clean = gatherBatch(e, s.gpu, batches[done]);
       const aug = s.augmenter.apply(clean.x, clean.y1, clean.y2, done, epoch);
@@ -361,16 +380,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       s.opt.lr = s.schedule.lrAt(epoch) * lrScale;
       const sums = await trainEpoch(s, o, epoch);
-      if (!sums) {
+      if ("done" in sums) {
         stopReason = "interrupted";
+        const where = `Interrupted in epoch ${epoch + 1} after ${sums.done} of ${sums.of} batches`;
         log(
           state.epoch >= 0
-            ? `Interrupted during epoch ${epoch + 1}; the checkpoint after epoch ${
+            ? `${where}; the checkpoint after epoch ${
               state.epoch + 1
             } is kept (--resume continues from there).`
-            : `Interrupted during epoch ${
-              epoch + 1
-            }, before the run's first checkpoint; nothing was saved.`,
+            : `${where}, before the run's first checkpoint; nothing was saved.`,
         );
         break;
       }
