@@ -58,7 +58,7 @@ export function predictCommand(): Command {
         const r = await predictWith(engine, inputs, options);
         console.log(`Predicted ${r.count} images with ${r.modelPath}: ${r.files.join(", ")}`);
       } finally {
-        engine.destroy();
+        await engine.close();
       }
     }) as unknown as Command;
 }
