@@ -330,8 +330,7 @@ function decodeJpeg(bytes: Uint8Array): GrayImage {
   checkImageDimensions(size.width, size.height);
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    // The pixel limit above is the one that applies; jpeg-js's own memory cap (512 MB) would
-    // refuse some colour JPEGs under it.
+    // jpeg-js's own memory cap (512 MB by default) is raised so that the limits above apply.
     img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
   } catch (err) {
     const ended = bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9;
