@@ -22,5 +22,9 @@ try {
   await program.parseAsync(Deno.args, { from: "user" });
 } catch (e) {
   console.error(`error: ${(e as Error).message}`);
-  Deno.exit(1);
+  // Not Deno.exit(1): it ends the process at once, and ending it while Mesa's lavapipe still runs
+  // queued GPU work crashed it now and then (exit code 139 after the message). Returning lets the
+  // runtime shut down in order; should something keep the event loop alive, the timer ends it.
+  Deno.exitCode = 1;
+  Deno.unrefTimer(setTimeout(() => Deno.exit(1), 5000));
 }

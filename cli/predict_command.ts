@@ -2,7 +2,37 @@
 import { join } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import { Engine } from "../engine/engine.ts";
-import { predictFolder } from "../conditioner/predict.ts";
+import { MODEL_CHOICES, predictWith, readPredictionInputs } from "../conditioner/predict.ts";
+import type { PredictOptions } from "../conditioner/predict.ts";
+
+/** The `predict` flags as commander gives them. */
+export interface PredictFlags {
+  run: string;
+  images: string;
+  out?: string;
+  model: string;
+  batchSize: string;
+}
+
+/** Checks the flags and turns them into prediction options; errors name the flag. */
+export function predictOptions(flags: PredictFlags): PredictOptions {
+  const which = flags.model;
+  if (!(MODEL_CHOICES as readonly string[]).includes(which)) {
+    throw new Error(`option '--model' must be ${MODEL_CHOICES.join(" or ")} (got '${which}')`);
+  }
+  const text = flags.batchSize.trim();
+  const batchSize = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new Error(`option '--batch-size' must be a positive integer (got '${flags.batchSize}')`);
+  }
+  return {
+    runDir: flags.run,
+    imageDir: flags.images,
+    outDir: flags.out ?? join(flags.run, "predictions"),
+    which: which as PredictOptions["which"],
+    batchSize,
+  };
+}
 
 /** Builds the `predict` command. */
 export function predictCommand(): Command {
@@ -17,22 +47,18 @@ export function predictCommand(): Command {
       "--out <dir>",
       "where to write latent_vectors.npy and xs.npy (default: <run>/predictions)",
     )
-    .option("--model <which>", "best or last", "best")
+    .option("--model <which>", `${MODEL_CHOICES.join(" or ")}`, "best")
     .option("--batch-size <n>", "images per forward pass", "16")
-    .action(async (opts) => {
+    .action(async (flags) => {
+      // Flags and every file are checked before the GPU is touched.
+      const options = predictOptions(flags);
+      const inputs = await readPredictionInputs(options);
       const engine = await Engine.create();
       try {
-        const out = opts.out ?? join(opts.run, "predictions");
-        const r = await predictFolder(engine, {
-          runDir: opts.run,
-          imageDir: opts.images,
-          outDir: out,
-          which: opts.model === "last" ? "last" : "best",
-          batchSize: Number(opts.batchSize),
-        });
+        const r = await predictWith(engine, inputs, options);
         console.log(`Predicted ${r.count} images with ${r.modelPath}: ${r.files.join(", ")}`);
       } finally {
-        engine.destroy();
+        await engine.close();
       }
     }) as unknown as Command;
 }

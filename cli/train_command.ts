@@ -14,6 +14,7 @@ import {
   RESUME_CHANGEABLE,
   type SettingName,
 } from "../conditioner/config.ts";
+import { readConditionText, readConditionTextIfPresent } from "../conditioner/condition_file.ts";
 import { loadDataset } from "../conditioner/data.ts";
 import { RUN_FILES } from "../conditioner/checkpoint.ts";
 import { readRunInfo, recoverRunFolder } from "../conditioner/run_folder.ts";
@@ -78,13 +79,10 @@ export async function conditionFile(
     candidates.push(DEMO_CONDITION);
   }
   for (const path of candidates) {
-    try {
-      return { text: await Deno.readTextFile(path), path };
-    } catch (e) {
-      if (flags.condition) {
-        throw new Error(`cannot read condition file ${path}: ${(e as Error).message}`);
-      }
-    }
+    const text = flags.condition
+      ? await readConditionText(path)
+      : await readConditionTextIfPresent(path);
+    if (text !== undefined) return { text, path };
   }
   return undefined;
 }
@@ -241,9 +239,8 @@ async function train(
     }
   } finally {
     bar?.stop();
-    // Let queued batches finish before the device goes (a second Ctrl-C still quits at once).
-    await engine.sync().catch(() => {});
     if (!stopRequested) Deno.removeSignalListener("SIGINT", onSigint);
-    engine.destroy();
+    // Queued batches finish before the device goes (a second Ctrl-C still ends it at once).
+    await engine.close();
   }
 }

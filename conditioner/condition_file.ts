@@ -27,6 +27,76 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A condition file's text from its bytes: UTF-8 (a byte-order mark is dropped) or UTF-16 with a
+ * byte-order mark, little- or big-endian (what Windows editors save as "Unicode"). Bytes that are
+ * not text (invalid UTF-8, a NUL character) are a {@link ConfigError} naming the file and line.
+ * @param path Names the file in messages.
+ */
+export function decodeConditionText(bytes: Uint8Array, path: string): string {
+  const [encoding, body] = textEncoding(bytes);
+  const notText = (line: number, what: string): ConfigError =>
+    new ConfigError(`${path}:${line}: not a text file: ${what}`, { path, line });
+  let text: string;
+  try {
+    text = new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(body);
+  } catch {
+    const what = `invalid ${encoding.toUpperCase()} (save it as UTF-8 text)`;
+    throw notText(firstBadLine(body, encoding), what);
+  }
+  const nul = text.indexOf("\0");
+  if (nul >= 0) {
+    throw notText(
+      text.slice(0, nul).split(/\r\n|\r|\n/).length,
+      "it contains NUL characters (UTF-16 needs a byte-order mark; or save it as UTF-8 text)",
+    );
+  }
+  return text;
+}
+
+/** The encoding a byte-order mark announces (UTF-8 without one) and the bytes after the mark. */
+function textEncoding(bytes: Uint8Array): [string, Uint8Array] {
+  const [b0, b1, b2] = bytes;
+  if (b0 === 0xff && b1 === 0xfe) return ["utf-16le", bytes.subarray(2)];
+  if (b0 === 0xfe && b1 === 0xff) return ["utf-16be", bytes.subarray(2)];
+  if (b0 === 0xef && b1 === 0xbb && b2 === 0xbf) return ["utf-8", bytes.subarray(3)];
+  return ["utf-8", bytes];
+}
+
+/** The 1-based line of the first byte sequence `encoding` cannot decode. */
+function firstBadLine(bytes: Uint8Array, encoding: string): number {
+  const lossy = new TextDecoder(encoding, { ignoreBOM: true }).decode(bytes);
+  const bad = lossy.indexOf("\uFFFD");
+  return lossy.slice(0, bad < 0 ? lossy.length : bad).split(/\r\n|\r|\n/).length;
+}
+
+/**
+ * Reads a condition file and decodes it with {@link decodeConditionText}.
+ * @throws ConfigError naming the file when it cannot be read or is not text.
+ */
+export async function readConditionText(path: string): Promise<string> {
+  const text = await readConditionTextIfPresent(path);
+  if (text === undefined) throw new ConfigError(`condition file ${path} does not exist`, { path });
+  return text;
+}
+
+/**
+ * Like {@link readConditionText}, but a missing file gives `undefined` (for optional files such
+ * as `<data>/condition.txt`); any other problem is still an error.
+ */
+export async function readConditionTextIfPresent(path: string): Promise<string | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new ConfigError(`cannot read condition file ${path}: ${(err as Error).message}`, {
+      path,
+    });
+  }
+  return decodeConditionText(bytes, path);
+}
+
 /** One `key value` line of a condition file. */
 export interface ConditionEntry {
   /** The key exactly as written (keys are case-sensitive). */

@@ -57,7 +57,7 @@ export interface ConditionerConfig {
   paramDataType: ".png" | ".jpg" | ".jpeg";
   /** CNN channel list (`latent_conditioner_filter`, default 32 64 128 256 512). */
   filters: number[];
-  /** Ours: images are resized to imageSize x imageSize (`image_size`, default 256, >= 16). */
+  /** Ours: images are resized to imageSize x imageSize (`image_size`, default 256, 16..2048). */
   imageSize: number;
   /** Ours: seed of init, split and augmentation (`seed`, default 0). */
   seed: number;

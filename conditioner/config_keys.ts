@@ -5,6 +5,7 @@
 import type { ConditionerConfig } from "./config.ts";
 import type { EnhancedLossConfig } from "./enhanced_config.ts";
 import { isPresetName, PRESET_NAMES } from "./enhanced_config.ts";
+import { LIMITS } from "./limits.ts";
 
 /** How a value is written: one number, a 0/1/true/false switch, one word, or a list. */
 export type ValueKind = "int" | "float" | "bool" | "string" | "int-list" | "float-list";
@@ -132,6 +133,12 @@ const atLeast = (min: number) => (v: SettingValue): SettingValue => {
   if ((v as number) < min) throw new ValueProblem(`must be >= ${min}`);
   return v;
 };
+const between = (min: number, max: number) => (v: SettingValue): SettingValue => {
+  if ((v as number) < min || (v as number) > max) {
+    throw new ValueProblem(`must be between ${min} and ${max}`);
+  }
+  return v;
+};
 const positive = (v: SettingValue): SettingValue => {
   if ((v as number) <= 0) throw new ValueProblem("must be > 0");
   return v;
@@ -235,7 +242,7 @@ export const CONDITIONER_KEYS: readonly KeySpec[] = [
     field: "imageSize",
     kind: "int",
     doc: "input image side (ours)",
-    refine: atLeast(16),
+    refine: between(LIMITS.minImageSize, LIMITS.maxImageSize),
   },
   {
     key: "seed",

@@ -5,8 +5,10 @@
  */
 import { PNG } from "pngjs";
 import jpeg from "jpeg-js";
+import { Unzlib } from "fflate";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { LIMITS } from "./limits.ts";
 
 /** Image file extensions this module can decode (compared case-insensitively). */
 export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg"] as const;
@@ -125,40 +127,188 @@ function isJpeg(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
 }
 
+/** A PNG chunk: its type and its data (a view into the file). */
+interface PngChunk {
+  type: string;
+  data: Uint8Array;
+}
+
+/**
+ * The chunks of a PNG in file order, up to IEND. Throws when a chunk runs past the end of the
+ * file (a truncated file).
+ */
+function pngChunks(bytes: Uint8Array): PngChunk[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const chunks: PngChunk[] = [];
+  let at = 8;
+  while (at + 8 <= bytes.length) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const end = at + 12 + length;
+    if (end > bytes.length) {
+      throw new Error(`the file ends inside its ${type} chunk (truncated file?)`);
+    }
+    chunks.push({ type, data: bytes.subarray(at + 8, at + 8 + length) });
+    at = end;
+    if (type === "IEND") return chunks;
+  }
+  throw new Error("the file ends before its IEND chunk (truncated file?)");
+}
+
+/** What a PNG's IHDR chunk declares. */
+interface PngHeader {
+  width: number;
+  height: number;
+  /** Bits per sample: 1, 2, 4, 8 or 16. */
+  depth: number;
+  /** Samples per pixel of the colour type (gray 1, RGB 3, palette 1, gray+alpha 2, RGBA 4). */
+  channels: number;
+  interlaced: boolean;
+}
+
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Reads the IHDR chunk, which the PNG format requires to come first. */
+function readPngHeader(bytes: Uint8Array): PngHeader {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = bytes.length >= 16 ? String.fromCharCode(...bytes.subarray(12, 16)) : "";
+  if (type !== "IHDR" || bytes.length < 33 || view.getUint32(8) !== 13) {
+    throw new Error("the PNG does not start with a complete IHDR header chunk");
+  }
+  const colorType = bytes[25];
+  const channels = PNG_CHANNELS[colorType];
+  if (channels === undefined) throw new Error(`unsupported PNG colour type ${colorType}`);
+  return {
+    width: view.getUint32(16),
+    height: view.getUint32(20),
+    depth: bytes[24],
+    channels,
+    interlaced: bytes[28] !== 0,
+  };
+}
+
+/** Adam7 passes: first column, first row, column step, row step. */
+const ADAM7: readonly (readonly [number, number, number, number])[] = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/** Bytes of filtered scanlines (a filter byte plus the packed samples per row) the header implies. */
+function pngDataLength(h: PngHeader): number {
+  const rows = (width: number, height: number): number =>
+    width === 0 || height === 0 ? 0 : height * (1 + Math.ceil((width * h.channels * h.depth) / 8));
+  if (!h.interlaced) return rows(h.width, h.height);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    total += rows(
+      Math.ceil(Math.max(h.width - x0, 0) / dx),
+      Math.ceil(Math.max(h.height - y0, 0) / dy),
+    );
+  }
+  return total;
+}
+
+/** Thrown inside the inflate callback to stop once the expected bytes have been seen. */
+const ENOUGH = Symbol("enough image data");
+
+/**
+ * Inflates the IDAT stream without keeping it and checks that it holds every scanline the
+ * header declares: pngjs silently fills missing rows with zeros.
+ */
+function checkPngData(chunks: PngChunk[], header: PngHeader): void {
+  const expected = pngDataLength(header);
+  const idat = chunks.filter((c) => c.type === "IDAT");
+  if (idat.length === 0) throw new Error("the PNG has no IDAT (image data) chunk");
+  let inflated = 0;
+  const stream = new Unzlib((data) => {
+    inflated += data.length;
+    if (inflated >= expected) throw ENOUGH;
+  });
+  try {
+    idat.forEach((c, i) => stream.push(c.data, i === idat.length - 1));
+  } catch (err) {
+    if (err === ENOUGH) return;
+    throw new Error(`its image data does not inflate (${(err as Error).message})`);
+  }
+  const size = `${header.width}x${header.height}`;
+  const bytes = `${inflated} of ${expected} bytes`;
+  const rowBytes = pngDataLength({ ...header, height: 1, interlaced: false });
+  throw new Error(
+    header.interlaced
+      ? `its interlaced image data holds ${bytes} its ${size} header declares: short image data`
+      : `its image data ends after ${Math.floor(inflated / rowBytes)} of the ${header.height} ` +
+        `rows its ${size} header declares (${bytes}): short image data`,
+  );
+}
+
+/**
+ * Reads the width and height from a JPEG's SOFn (start of frame) header, walking the marker
+ * segments that precede it.
+ */
+function readJpegSize(bytes: Uint8Array): { width: number; height: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) throw new Error(`no JPEG marker at byte ${at}`);
+    const marker = bytes[at + 1];
+    if (marker === 0xff) { // fill byte
+      at++;
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) break; // end of image or start of scan
+    const length = view.getUint16(at + 2);
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker);
+    if (isFrame && at + 9 <= bytes.length) {
+      return { height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+    }
+    at += 2 + length;
+  }
+  throw new Error("the JPEG has no frame header (SOFn) before its image data (truncated file?)");
+}
+
+/** Refuses sizes that are empty or over {@link LIMITS} before any pixel is decoded. */
+function checkImageDimensions(width: number, height: number): void {
+  if (width < 1 || height < 1) throw new Error(`it has size ${width}x${height}`);
+  const pixels = width * height;
+  if (Math.max(width, height) > LIMITS.maxImageSide || pixels > LIMITS.maxImagePixels) {
+    throw new Error(
+      `its header declares ${width}x${height} = ${pixels} pixels, over the limit of ` +
+        `${LIMITS.maxImageSide} pixels per side and ${LIMITS.maxImagePixels} pixels in total`,
+    );
+  }
+}
+
 /**
  * The PNG without its tRNS chunks, so transparency cannot change colours (pngjs zeroes pixels
  * of the transparent colour); alpha is ignored, as OpenCV's grayscale reader strips it.
- * Returns the input unchanged when there is no tRNS chunk or the chunk layout is malformed
- * (pngjs then reports the corruption).
  */
-function withoutTransparency(bytes: Uint8Array): Uint8Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const keep: Uint8Array[] = [bytes.subarray(0, 8)];
-  let found = false;
-  let at = 8;
-  while (at + 12 <= bytes.length) {
-    const length = view.getUint32(at);
-    const end = at + 12 + length;
-    if (end > bytes.length) return bytes;
-    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
-    if (type === "tRNS") found = true;
-    else keep.push(bytes.subarray(at, end));
-    at = end;
-    if (type === "IEND") break;
-  }
-  if (!found) return bytes;
-  const out = new Uint8Array(keep.reduce((n, k) => n + k.length, 0));
-  let o = 0;
-  for (const k of keep) {
-    out.set(k, o);
-    o += k.length;
+function withoutTransparency(bytes: Uint8Array, chunks: PngChunk[]): Uint8Array {
+  if (!chunks.some((c) => c.type === "tRNS")) return bytes;
+  const keep = chunks.filter((c) => c.type !== "tRNS");
+  const out = new Uint8Array(8 + keep.reduce((n, c) => n + 12 + c.data.length, 0));
+  out.set(bytes.subarray(0, 8));
+  let o = 8;
+  for (const c of keep) {
+    // A chunk's length, type and CRC surround its data in the file.
+    const start = c.data.byteOffset - bytes.byteOffset - 8;
+    out.set(bytes.subarray(start, start + 12 + c.data.length), o);
+    o += 12 + c.data.length;
   }
   return out;
 }
 
 function decodePng(bytes: Uint8Array): GrayImage {
+  const header = readPngHeader(bytes);
+  checkImageDimensions(header.width, header.height);
+  const chunks = pngChunks(bytes);
+  checkPngData(chunks, header);
   // skipRescale keeps 16-bit samples; lower depths are scaled to 8 bits below like libpng does.
-  const clean = withoutTransparency(bytes);
+  const clean = withoutTransparency(bytes, chunks);
   const buffer = Buffer.from(clean.buffer, clean.byteOffset, clean.byteLength);
   const png = PNG.sync.read(buffer, { skipRescale: true });
   const { width, height } = png;
@@ -176,7 +326,17 @@ function decodePng(bytes: Uint8Array): GrayImage {
 }
 
 function decodeJpeg(bytes: Uint8Array): GrayImage {
-  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+  const size = readJpegSize(bytes);
+  checkImageDimensions(size.width, size.height);
+  let img: { width: number; height: number; data: Uint8Array };
+  try {
+    // jpeg-js's own memory cap (512 MB by default) is raised so that the limits above apply.
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
+  } catch (err) {
+    const ended = bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9;
+    const hint = ended ? "" : " (the file does not end with the end-of-image marker: truncated?)";
+    throw new Error(`${(err as Error).message}${hint}`);
+  }
   const { width, height } = img;
   const data = new Float64Array(width * height);
   for (let i = 0, p = 0; i < data.length; i++, p += 4) {
@@ -333,10 +493,12 @@ export interface LoadedImages {
   imageSize: number;
 }
 
-/** Checks that an image size is a positive integer. */
+/** Checks that an image size is an integer from 1 to {@link LIMITS}' `maxImageSize`. */
 export function checkImageSize(size: number): void {
-  if (!Number.isInteger(size) || size < 1) {
-    throw new Error(`image size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1 || size > LIMITS.maxImageSize) {
+    throw new Error(
+      `image size must be an integer from 1 to ${LIMITS.maxImageSize}, got ${size}`,
+    );
   }
 }
 

@@ -1,14 +1,19 @@
 /** Prediction with a trained run: images in, raw-space latents out (SimulGen-VAE's npy layout). */
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
-import { loadSafetensors, loadStateDict } from "../engine/nn/safetensors.ts";
+import type { HostTensor } from "../engine/nn/safetensors.ts";
+import { loadStateDict } from "../engine/nn/safetensors.ts";
 import { assertFinite, RUN_FILES } from "./checkpoint.ts";
 import { recoverRunFolder } from "./run_folder.ts";
-import { configFromJson } from "./config.ts";
-import { loadImages } from "./images.ts";
+import { type ConditionerConfig, configFromJson } from "./config.ts";
+import { type LoadedImages, loadImages } from "./images.ts";
 import { LATENT_DIM, LatentConditionerImg, XS_SHAPE } from "./model.ts";
+import { loadModelTensors } from "./model_file.ts";
 import { writeNpy } from "./npy.ts";
 import { MinMaxScaler } from "./targets.ts";
+
+/** The saved models a prediction can use. */
+export const MODEL_CHOICES = ["best", "last"] as const;
 
 /** Options for {@link predictFolder}. */
 export interface PredictOptions {
@@ -20,7 +25,7 @@ export interface PredictOptions {
   outDir: string;
   /** Which saved model to use. Default "best" (falls back to "last" when there is no best). */
   which?: "best" | "last";
-  /** Images per forward pass. Default 16. */
+  /** Images per forward pass, a positive integer. Default 16. */
   batchSize?: number;
 }
 
@@ -38,6 +43,20 @@ export interface PredictResult {
   y2: Float32Array;
 }
 
+/** Everything a prediction reads from disk, checked, before any GPU work. */
+export interface PredictionInputs {
+  /** The run's settings (config.json). */
+  config: ConditionerConfig;
+  /** Target scalers of y1 (32 columns) and y2 (24 columns). */
+  y1Scaler: MinMaxScaler;
+  y2Scaler: MinMaxScaler;
+  /** The model file chosen and its weights. */
+  modelPath: string;
+  weights: Map<string, HostTensor>;
+  /** The images, decoded and resized to the run's image size. */
+  images: LoadedImages;
+}
+
 async function readJson(path: string): Promise<unknown> {
   try {
     return JSON.parse(await Deno.readTextFile(path));
@@ -46,71 +65,121 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
-/** Predicts latents for every image of a folder and writes latent_vectors.npy, xs.npy, names.txt. */
-export async function predictFolder(e: Engine, o: PredictOptions): Promise<PredictResult> {
-  await recoverRunFolder(o.runDir);
-  const config = configFromJson(
-    await readJson(join(o.runDir, RUN_FILES.config)),
-    join(o.runDir, RUN_FILES.config),
-  );
-  const scalers = await readJson(join(o.runDir, RUN_FILES.scalers)) as { y1: unknown; y2: unknown };
-  const y1Scaler = MinMaxScaler.fromJSON(scalers.y1, `${RUN_FILES.scalers} y1`);
-  const y2Scaler = MinMaxScaler.fromJSON(scalers.y2, `${RUN_FILES.scalers} y2`);
-  let modelPath = join(o.runDir, o.which === "last" ? RUN_FILES.last : RUN_FILES.best);
-  try {
-    await Deno.stat(modelPath);
-  } catch {
-    if (o.which === "last") throw new Error(`no ${RUN_FILES.last} in ${o.runDir}`);
-    modelPath = join(o.runDir, RUN_FILES.last);
+/** Checks the options a program passes (the command line checks its flags itself). */
+function checkPredictOptions(o: PredictOptions): void {
+  if (o.which !== undefined && !(MODEL_CHOICES as readonly string[]).includes(o.which)) {
+    throw new Error(`predict: which must be ${MODEL_CHOICES.join(" or ")}, got "${o.which}"`);
   }
+  const batch = o.batchSize;
+  if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) {
+    throw new Error(`predict: batchSize must be a positive integer, got ${batch}`);
+  }
+}
+
+/** The run's y1 and y2 scalers; their column counts must be the model's output widths. */
+async function readScalers(path: string): Promise<[MinMaxScaler, MinMaxScaler]> {
+  const json = await readJson(path) as { y1?: unknown; y2?: unknown } | null;
+  const widths = { y1: LATENT_DIM, y2: XS_SHAPE[0] * XS_SHAPE[1] };
+  return (["y1", "y2"] as const).map((part) => {
+    const scaler = MinMaxScaler.fromJSON(json?.[part], `${path} ${part}`);
+    if (scaler.columns !== widths[part]) {
+      throw new Error(
+        `${path}: the ${part} scaler has ${scaler.columns} columns but the model predicts ` +
+          `${widths[part]} ${part} values`,
+      );
+    }
+    return scaler;
+  }) as [MinMaxScaler, MinMaxScaler];
+}
+
+/** The model file to use: the one asked for; "best" falls back to "last" when it is missing. */
+async function chooseModel(runDir: string, which: "best" | "last"): Promise<string> {
+  const path = join(runDir, which === "last" ? RUN_FILES.last : RUN_FILES.best);
+  try {
+    await Deno.stat(path);
+    return path;
+  } catch {
+    if (which === "last") throw new Error(`no ${RUN_FILES.last} in ${runDir}`);
+    return join(runDir, RUN_FILES.last);
+  }
+}
+
+/**
+ * Reads and checks everything a prediction needs (settings, scalers, model weights, images)
+ * without touching the GPU, so that wrong inputs fail before an engine exists.
+ */
+export async function readPredictionInputs(o: PredictOptions): Promise<PredictionInputs> {
+  checkPredictOptions(o);
+  await recoverRunFolder(o.runDir);
+  const configPath = join(o.runDir, RUN_FILES.config);
+  const config = configFromJson(await readJson(configPath), configPath);
+  const [y1Scaler, y2Scaler] = await readScalers(join(o.runDir, RUN_FILES.scalers));
+  const modelPath = await chooseModel(o.runDir, o.which ?? "best");
+  const weights = await loadModelTensors(modelPath);
+  assertFinite(weights, `${modelPath} holds non-finite weights (a diverged model)`);
+  const images = await loadImages(o.imageDir, config.paramDataType, {
+    imageSize: config.imageSize,
+  });
+  return { config, y1Scaler, y2Scaler, modelPath, weights, images };
+}
+
+/** Runs the model over checked inputs and writes latent_vectors.npy, xs.npy and names.txt. */
+export async function predictWith(
+  e: Engine,
+  inputs: PredictionInputs,
+  o: Pick<PredictOptions, "outDir" | "batchSize">,
+): Promise<PredictResult> {
+  const { config, images, modelPath } = inputs;
   const model = new LatentConditionerImg(e, {
     filters: config.filters,
     imageSize: config.imageSize,
   });
-  const weights = (await loadSafetensors(modelPath)).tensors;
-  assertFinite(weights, `${modelPath} holds non-finite weights (a diverged model)`);
-  loadStateDict(model, weights, { source: modelPath });
-  model.eval();
-
-  const images = await loadImages(o.imageDir, config.paramDataType, {
-    imageSize: config.imageSize,
-  });
-  const n = images.names.length;
-  const plane = config.imageSize * config.imageSize;
-  const batch = Math.max(1, o.batchSize ?? 16);
-  const xsSize = XS_SHAPE[0] * XS_SHAPE[1];
-  const y1 = new Float32Array(n * LATENT_DIM);
-  const y2 = new Float32Array(n * xsSize);
-  for (let start = 0; start < n; start += batch) {
-    const b = Math.min(batch, n - start);
-    const out = e.noGrad(() =>
-      e.tidy(() => {
-        const x = e.tensor(images.data.subarray(start * plane, (start + b) * plane), [
-          b,
-          1,
-          config.imageSize,
-          config.imageSize,
-        ]);
-        return model.forward(x);
-      })
-    );
-    const [v1, v2] = await e.readAll([out.y1, out.y2]);
-    y1.set(v1, start * LATENT_DIM);
-    y2.set(v2, start * xsSize);
-    out.y1.dispose();
-    out.y2.dispose();
+  try {
+    loadStateDict(model, inputs.weights, { source: modelPath });
+    model.eval();
+    const n = images.names.length;
+    const plane = config.imageSize * config.imageSize;
+    const batch = o.batchSize ?? 16;
+    const xsSize = XS_SHAPE[0] * XS_SHAPE[1];
+    const y1 = new Float32Array(n * LATENT_DIM);
+    const y2 = new Float32Array(n * xsSize);
+    for (let start = 0; start < n; start += batch) {
+      const b = Math.min(batch, n - start);
+      const out = e.noGrad(() =>
+        e.tidy(() => {
+          const x = e.tensor(images.data.subarray(start * plane, (start + b) * plane), [
+            b,
+            1,
+            config.imageSize,
+            config.imageSize,
+          ]);
+          return model.forward(x);
+        })
+      );
+      const [v1, v2] = await e.readAll([out.y1, out.y2]);
+      y1.set(v1, start * LATENT_DIM);
+      y2.set(v2, start * xsSize);
+      out.y1.dispose();
+      out.y2.dispose();
+    }
+    const raw1 = inputs.y1Scaler.inverseTransform(y1);
+    const raw2 = inputs.y2Scaler.inverseTransform(y2);
+    await Deno.mkdir(o.outDir, { recursive: true });
+    const files = [
+      join(o.outDir, "latent_vectors.npy"),
+      join(o.outDir, "xs.npy"),
+      join(o.outDir, "names.txt"),
+    ];
+    await Deno.writeFile(files[0], writeNpy([n, LATENT_DIM], raw1));
+    await Deno.writeFile(files[1], writeNpy([n, ...XS_SHAPE], raw2));
+    await Deno.writeTextFile(files[2], images.names.join("\n") + "\n");
+    return { count: n, modelPath, files, y1: raw1, y2: raw2 };
+  } finally {
+    model.dispose();
   }
-  model.dispose();
-  const raw1 = y1Scaler.inverseTransform(y1);
-  const raw2 = y2Scaler.inverseTransform(y2);
-  await Deno.mkdir(o.outDir, { recursive: true });
-  const files = [
-    join(o.outDir, "latent_vectors.npy"),
-    join(o.outDir, "xs.npy"),
-    join(o.outDir, "names.txt"),
-  ];
-  await Deno.writeFile(files[0], writeNpy([n, LATENT_DIM], raw1));
-  await Deno.writeFile(files[1], writeNpy([n, ...XS_SHAPE], raw2));
-  await Deno.writeTextFile(files[2], images.names.join("\n") + "\n");
-  return { count: n, modelPath, files, y1: raw1, y2: raw2 };
+}
+
+/** Predicts latents for every image of a folder and writes latent_vectors.npy, xs.npy, names.txt. */
+export async function predictFolder(e: Engine, o: PredictOptions): Promise<PredictResult> {
+  return await predictWith(e, await readPredictionInputs(o), o);
 }

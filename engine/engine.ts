@@ -586,6 +586,21 @@ export class Engine {
     this.#destroyed = true;
   }
 
+  /**
+   * Waits for the GPU to finish the submitted work (at most `timeoutMs`), then releases the
+   * device like {@link destroy}. Use it on the way out of a program: a process that exits while
+   * a software driver (Mesa's lavapipe) still runs queued work can crash in its exit handlers.
+   */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.#destroyed) return;
+    this.flush();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), timeout]).catch(() => {});
+    clearTimeout(timer);
+    this.destroy();
+  }
+
   #alive(): void {
     if (this.#destroyed) throw new Error("engine was destroyed");
   }

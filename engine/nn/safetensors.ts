@@ -14,6 +14,8 @@ export interface HostTensor {
   shape: number[];
   /** The values in C (row-major) order, converted to f32. */
   data: Float32Array;
+  /** The dtype the file stored the values as (F32, F64, ...); set by {@link parseSafetensors}. */
+  dtype?: string;
 }
 
 /** Parsed file: tensors by name, plus the string metadata. */
@@ -124,7 +126,7 @@ export function parseSafetensors(bytes: Uint8Array, source = "safetensors data")
           break;
       }
     }
-    tensors.set(name, { shape: shape!, data });
+    tensors.set(name, { shape: shape!, data, dtype });
   }
   ranges.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < ranges.length; i++) {
