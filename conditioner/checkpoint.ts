@@ -9,12 +9,11 @@ import type { AdamW } from "../engine/optim/adamw.ts";
 import type { Module } from "../engine/nn/module.ts";
 import {
   type HostTensor,
-  loadSafetensors,
   loadStateDict,
   readTensors,
   serializeSafetensors,
-  writeFileAtomic,
 } from "../engine/nn/safetensors.ts";
+import { loadSafetensors, writeFileAtomic } from "../io/files.ts";
 
 /** File names inside a run folder. */
 export const RUN_FILES = {

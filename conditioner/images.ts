@@ -3,8 +3,9 @@
  * grayscale, and bicubic resizing that reproduces OpenCV's `cv2.resize(..., INTER_CUBIC)`,
  * which is what SimulGen-VAE uses (`cv2.imread(path, 0)` then `cv2.resize`, then `/ 255`).
  */
-import { PNG } from "pngjs";
-import jpeg from "jpeg-js";
+// @ts-types="npm:@types/pngjs@6.0.5"
+import { PNG } from "npm:pngjs@7.0.0";
+import jpeg from "npm:jpeg-js@0.4.4";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 

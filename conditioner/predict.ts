@@ -1,7 +1,8 @@
 /** Prediction with a trained run: images in, raw-space latents out (SimulGen-VAE's npy layout). */
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
-import { loadSafetensors, loadStateDict } from "../engine/nn/safetensors.ts";
+import { loadStateDict } from "../engine/nn/safetensors.ts";
+import { loadSafetensors } from "../io/files.ts";
 import { RUN_FILES } from "./checkpoint.ts";
 import { configFromJson } from "./config.ts";
 import { loadImages } from "./images.ts";

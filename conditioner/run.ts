@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
-import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+import { writeFileAtomic } from "../io/files.ts";
 import { fileExists } from "./checkpoint.ts";
 import type { ConditionerConfig } from "./config.ts";
 import type { ConditionerDataset } from "./data.ts";

@@ -37,7 +37,7 @@ import { LatentConditionerImg } from "./model.ts";
 import { type Objective, stackScalars } from "./objective.ts";
 import { lossCurvesSvg } from "./plot.ts";
 import { SummaryWriter } from "./tensorboard.ts";
-import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+import { writeFileAtomic } from "../io/files.ts";
 
 /** One epoch's record (losses are averages over the epoch's batches or validation samples). */
 export interface EpochRecord {
