@@ -1,7 +1,7 @@
 /**
- * Compute kernels: WGSL files (the engine's `shaders/` and any registered), specialised by prepended constants, reflected with
- * wgsl_reflect (so bindings and uniform layouts are read from the shader, never written by hand),
- * compiled once and cached.
+ * Compute kernels: WGSL files (the engine's `shaders/` and any registered), specialised by
+ * prepended constants, reflected with wgsl_reflect (so bindings and uniform layouts are read from
+ * the shader, never written by hand), compiled once and cached.
  */
 // The package's CommonJS main does not load in Deno; its ES module build carries no types entry.
 // @ts-types="npm:wgsl_reflect@1.6.0/types/index.d.ts"
