@@ -10,7 +10,7 @@ import type { Tensor } from "../engine/tensor.ts";
 import { matmul } from "../engine/ops/matmul.ts";
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import { groupNorm } from "../engine/ops/norm.ts";
-import { robustLoss } from "../engine/ops/robust_loss.ts";
+import { robustLoss } from "../conditioner/losses/robust_loss.ts";
 import { presetConfig } from "../conditioner/enhanced_config.ts";
 import { robustLossWeights } from "../conditioner/losses/multiscale.ts";
 import { spectralNormalize } from "../engine/ops/spectral.ts";

@@ -1,5 +1,5 @@
 /** `bench`: times the engine's kernels, the conv stack and the training step against peers. */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "npm:@commander-js/extra-typings@15.1.0";
 import { runBench, type Section, SECTIONS } from "../bench/run.ts";
 import { formatReport, rows, targets } from "../bench/report.ts";
 import { DEFAULT_STEP_OBJECTIVES } from "../bench/shapes.ts";

@@ -1,6 +1,6 @@
 /** `compare`: the original recipe against enhancement presets, measured on the same data. */
 import { join } from "node:path";
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { formatResolvedConfig, resolveConfig } from "../conditioner/config.ts";
 import { compareRecipes, formatCompareTable } from "../conditioner/compare.ts";
 import { loadDataset } from "../conditioner/data.ts";

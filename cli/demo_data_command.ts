@@ -1,5 +1,5 @@
 /** `demo-data`: regenerates the bundled demo dataset (deterministic). */
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { generateDemo, writeDemo } from "../conditioner/demo_data.ts";
 import { DEMO_DATA } from "./train_command.ts";
 

@@ -1,5 +1,5 @@
 /** `info`: what the WebGPU adapter is and what it can do. */
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { requestGpu } from "../engine/device.ts";
 
 const LIMITS = [

@@ -1,5 +1,5 @@
 /** Command-line entry point: `deno task train`, `predict`, `info`, `demo-data`. */
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { trainCommand } from "./train_command.ts";
 import { predictCommand } from "./predict_command.ts";
 import { infoCommand } from "./info_command.ts";

@@ -1,6 +1,6 @@
 /** `predict`: images -> y1/y2 .npy files in raw latent space, ready for SimulGen-VAE's decoder. */
 import { join } from "node:path";
-import { Command } from "@commander-js/extra-typings";
+import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { Engine } from "../engine/engine.ts";
 import { MODEL_CHOICES, predictWith, readPredictionInputs } from "../conditioner/predict.ts";
 import type { PredictOptions } from "../conditioner/predict.ts";

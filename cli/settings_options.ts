@@ -1,5 +1,5 @@
 /** Command-line options generated from the condition.txt key table, so both accept the same settings. */
-import type { Command } from "@commander-js/extra-typings";
+import type { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { CONDITIONER_KEYS, flagOf, type SettingName } from "../conditioner/config_keys.ts";
 import type { ConfigOverrides } from "../conditioner/config.ts";
 

@@ -1,7 +1,8 @@
 /** `train`: trains the latent conditioner on a SimulGen-VAE data folder. */
 import { basename, join, resolve } from "node:path";
-import { Command } from "@commander-js/extra-typings";
-import cliProgress from "cli-progress";
+import { Command } from "npm:@commander-js/extra-typings@15.1.0";
+// @ts-types="npm:@types/cli-progress@3.11.6"
+import cliProgress from "npm:cli-progress@3.12.0";
 import { Engine } from "../engine/engine.ts";
 import {
   type ConditionerConfig,

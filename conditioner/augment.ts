@@ -48,6 +48,7 @@ import type { Tensor } from "../engine/tensor.ts";
 import { fmtShape } from "../engine/tensor.ts";
 import { mulberry32 } from "./batches.ts";
 import { clone } from "../engine/ops/layout.ts";
+import { AUGMENT_SHADER } from "./kernels.ts";
 
 /** Probabilities of the augmentation decisions (see the module documentation). */
 export interface AugmentProbabilities {
@@ -157,7 +158,7 @@ export interface AugmentResult {
   applied: AugmentationRecord;
 }
 
-/** Floats per sample in the parameter tensor read by shaders/augment.wgsl. */
+/** Floats per sample in the parameter tensor read by conditioner/shaders/augment.wgsl. */
 export const SAMPLE_STRIDE = 12;
 
 /** Fills in defaults and checks every option; errors name the option and the accepted range. */
@@ -337,7 +338,7 @@ export function decideAugmentation(
 }
 
 /**
- * The per-sample parameter records read by shaders/augment.wgsl ({@link SAMPLE_STRIDE} floats
+ * The per-sample parameter records read by conditioner/shaders/augment.wgsl ({@link SAMPLE_STRIDE} floats
  * each): flip, dx, dy, resample flag, the 2x2 matrix R(angle) * scale, mixup partner.
  */
 export function sampleParameters(record: AugmentationRecord): Float32Array {
@@ -428,7 +429,11 @@ export class Augmenter {
       const params = e.tensor(sampleParameters(applied), [batch, SAMPLE_STRIDE]);
       const lam = applied.mixup?.lambda ?? 1;
       const out = e.empty(x.shape);
-      e.run({ file: "augment", entry: "augment_image" }, { src: x, per_sample: params, dst: out }, {
+      e.run({ file: AUGMENT_SHADER, entry: "augment_image" }, {
+        src: x,
+        per_sample: params,
+        dst: out,
+      }, {
         n: x.size,
         channels,
         height,
@@ -441,7 +446,11 @@ export class Augmenter {
       const mixRows = (t: Tensor): Tensor => {
         if (!applied.mixup) return clone(t);
         const mixed = e.empty(t.shape);
-        e.run({ file: "augment", entry: "mix_rows" }, { src: t, per_sample: params, dst: mixed }, {
+        e.run({ file: AUGMENT_SHADER, entry: "mix_rows" }, {
+          src: t,
+          per_sample: params,
+          dst: mixed,
+        }, {
           n: t.size,
           row_len: t.size / batch,
           lam,

@@ -12,11 +12,10 @@ import type { Module } from "../engine/nn/module.ts";
 import {
   checkStateDict,
   type HostTensor,
-  loadSafetensors,
   readTensors,
   serializeSafetensors,
-  writeFileAtomic,
 } from "../engine/nn/safetensors.ts";
+import { loadSafetensors, writeFileAtomic } from "../io/files.ts";
 import { checkHistory, type EpochRecord } from "./history.ts";
 
 /** File names inside a run folder. */

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { Engine } from "../engine/engine.ts";
-import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+import { writeFileAtomic } from "../io/files.ts";
 import type { ConditionerConfig } from "./config.ts";
 import type { ConditionerDataset } from "./data.ts";
 import { presetConfig } from "./enhanced_config.ts";

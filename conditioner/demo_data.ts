@@ -13,7 +13,8 @@
  */
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { PNG } from "pngjs";
+// @ts-types="npm:@types/pngjs@6.0.5"
+import { PNG } from "npm:pngjs@7.0.0";
 import { writeNpy } from "./npy.ts";
 import { epochSeed, mulberry32 } from "./batches.ts";
 

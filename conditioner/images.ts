@@ -3,9 +3,10 @@
  * grayscale, and bicubic resizing that reproduces OpenCV's `cv2.resize(..., INTER_CUBIC)`,
  * which is what SimulGen-VAE uses (`cv2.imread(path, 0)` then `cv2.resize`, then `/ 255`).
  */
-import { PNG } from "pngjs";
-import jpeg from "jpeg-js";
-import { Unzlib } from "fflate";
+// @ts-types="npm:@types/pngjs@6.0.5"
+import { PNG } from "npm:pngjs@7.0.0";
+import jpeg from "npm:jpeg-js@0.4.4";
+import { Unzlib } from "npm:fflate@0.8.3";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { LIMITS } from "./limits.ts";

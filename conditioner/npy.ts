@@ -12,8 +12,8 @@
  * So this module checks the preamble itself (magic, version, header length) to give errors that
  * name the file, hands npyjs only the header, and converts the data to Float32Array itself.
  */
-import { parse as npyjsParse } from "npyjs";
-import { unzipSync, zipSync } from "fflate";
+import { parse as npyjsParse } from "npm:npyjs@1.2.0";
+import { unzipSync, zipSync } from "npm:fflate@0.8.3";
 
 /** A C-ordered array of float32 values with its shape. */
 export interface NpyArray {

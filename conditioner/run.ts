@@ -4,7 +4,7 @@
  * when the enhanced run fails.
  */
 import type { Engine } from "../engine/engine.ts";
-import { writeFileAtomic } from "../engine/nn/safetensors.ts";
+import { writeFileAtomic } from "../io/files.ts";
 import { RUN_FILES, writeJson } from "./checkpoint.ts";
 import {
   changedSettings,

@@ -8,8 +8,8 @@
  * record carries `file_version = "brain.Event:2"`; every later one a `Summary` with one
  * `simple_value`. Field numbers follow tensorboard/compat/proto/event.proto and summary.proto.
  */
-import protobuf from "protobufjs";
-import { crc32c } from "@aws-crypto/crc32c";
+import protobuf from "npm:protobufjs@8.8.1";
+import { crc32c } from "npm:@aws-crypto/crc32c@5.2.0";
 import { join } from "node:path";
 
 /** The subset of TensorBoard's event.proto / summary.proto that scalars need. */

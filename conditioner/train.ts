@@ -15,7 +15,6 @@ import type { Tensor } from "../engine/tensor.ts";
 import { axpyInto } from "../engine/ops/elementwise.ts";
 import { AdamW } from "../engine/optim/adamw.ts";
 import { warmupCosineLr } from "../engine/optim/schedule.ts";
-import { writeFileAtomic } from "../engine/nn/safetensors.ts";
 import { Augmenter } from "./augment.ts";
 import {
   type LoadedCheckpoint,
@@ -44,6 +43,7 @@ import { lossCurvesSvg } from "./plot.ts";
 import type { RunFolder } from "./run_folder.ts";
 import { SummaryWriter } from "./tensorboard.ts";
 import { parameterMagnitude, stepAccumulator, type StepContext, trainStep } from "./train_step.ts";
+import { writeFileAtomic } from "../io/files.ts";
 
 export type { EpochRecord } from "./history.ts";
 

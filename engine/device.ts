@@ -41,14 +41,13 @@ const WANTED_LIMITS: Record<string, number> = {
 };
 
 /**
- * Mesa's Vulkan driver complains on stderr when XDG_RUNTIME_DIR is unset; point it at the temp
- * folder (only when we may read and set the environment).
+ * Mesa's Vulkan driver complains on stderr when XDG_RUNTIME_DIR is unset; under Deno, point it at
+ * the temp folder (only when we may read and set the environment; other runtimes are left alone).
  */
 function quietDriverWarning(): void {
+  const env = (globalThis as { Deno?: typeof Deno }).Deno?.env;
   try {
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
-      Deno.env.set("XDG_RUNTIME_DIR", Deno.env.get("TMPDIR") ?? "/tmp");
-    }
+    if (env && !env.get("XDG_RUNTIME_DIR")) env.set("XDG_RUNTIME_DIR", env.get("TMPDIR") ?? "/tmp");
   } catch {
     // No env permission: the warning is harmless.
   }

@@ -7,13 +7,7 @@ import {
   UniformRing,
 } from "./buffers.ts";
 import { type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
-import {
-  type Kernel,
-  KernelCache,
-  type KernelSpec,
-  loadShaderSources,
-  writeUniforms,
-} from "./kernels.ts";
+import { type Kernel, KernelCache, type KernelSpec, writeUniforms } from "./kernels.ts";
 import { type DType, fmtShape, type GradNode, sizeOf, Storage, Tensor } from "./tensor.ts";
 import { runBackward } from "./autograd.ts";
 import { KernelProfiler } from "./profiler.ts";
@@ -89,11 +83,11 @@ export class Engine {
   #destroyed = false;
   #profiler: KernelProfiler | null = null;
 
-  private constructor(gpu: GpuContext, sources: Map<string, string>, options: EngineOptions) {
+  private constructor(gpu: GpuContext, options: EngineOptions) {
     this.gpu = gpu;
     this.device = gpu.device;
     this.pool = new BufferPool(this.device);
-    this.kernels = new KernelCache(this.device, sources);
+    this.kernels = new KernelCache(this.device);
     const align = this.device.limits.minUniformBufferOffsetAlignment;
     this.#ring = new UniformRing(this.device, UNIFORM_RING_BYTES, align);
     this.#ringView = new DataView(this.#ring.staging);
@@ -105,10 +99,9 @@ export class Engine {
     });
   }
 
-  /** Requests a GPU device and loads the shaders. Throws an explanatory error without WebGPU. */
+  /** Requests a GPU device. Throws an explanatory error without WebGPU. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    const [gpu, sources] = await Promise.all([requestGpu(options), loadShaderSources()]);
-    return new Engine(gpu, sources, options);
+    return new Engine(await requestGpu(options), options);
   }
 
   // ---------------------------------------------------------------- tensors

@@ -1,40 +1,46 @@
 /**
- * Compute kernels: WGSL files from `shaders/`, specialised by prepended constants, reflected with
- * wgsl_reflect (so bindings and uniform layouts are read from the shader, never written by hand),
- * compiled once and cached.
+ * Compute kernels: WGSL files (the engine's `shaders/` and any registered), specialised by
+ * prepended constants, reflected with wgsl_reflect (so bindings and uniform layouts are read from
+ * the shader, never written by hand), compiled once and cached.
  */
 // The package's CommonJS main does not load in Deno; its ES module build carries no types entry.
 // @ts-types="npm:wgsl_reflect@1.6.0/types/index.d.ts"
-import { WgslReflect } from "wgsl_reflect";
+import { WgslReflect } from "npm:wgsl_reflect@1.6.0/wgsl_reflect.module.js";
+import { WGSL } from "./shaders.generated.ts";
+
+/** A WGSL source file: where it comes from (named in errors) and its text. */
+export interface ShaderSource {
+  /** Path from the repository root, e.g. "shaders/matmul.wgsl". */
+  path: string;
+  /** The WGSL text. */
+  code: string;
+}
 
 /**
- * Every shader file the engine uses; all are loaded when an engine is created. `common` is a
- * prelude (thread indexing, Philox RNG) prepended to every other file.
+ * Shaders a {@link KernelSpec} can name: the engine's own (`shaders/`, carried by the generated
+ * module) and those registered with {@link registerShader}. `common` is a prelude (thread
+ * indexing, Philox RNG) prepended to every other file.
  */
-export const SHADER_FILES = [
-  "common",
-  "elementwise",
-  "layout",
-  "reduce",
-  "pack",
-  "matmul",
-  "conv2d",
-  "norm",
-  "pool",
-  "random",
-  "optim",
-  "augment",
-  "gather",
-  "spectral",
-  "robust_loss",
-] as const;
+const shaders = new Map<string, ShaderSource>(Object.entries(WGSL));
 
-/** A shader file name without extension. */
-export type ShaderFile = typeof SHADER_FILES[number];
+/**
+ * Makes a shader nameable by {@link KernelSpec.file}: how code outside the engine (the
+ * conditioner's augmentation and fused loss) brings its own kernels. Returns `name`. Registering
+ * a name again with different code is an error.
+ */
+export function registerShader(name: string, source: ShaderSource): string {
+  const known = shaders.get(name);
+  if (known && known.code !== source.code) {
+    throw new Error(`shader "${name}" is already registered (from ${known.path})`);
+  }
+  shaders.set(name, source);
+  return name;
+}
 
 /** Which kernel to run: file, entry point and compile-time constants. */
 export interface KernelSpec {
-  file: ShaderFile;
+  /** A shader name: a file of `shaders/` without extension, or a registered name. */
+  file: string;
   entry: string;
   /** Prepended as `const NAME: u32 = v;` (or `f32`/`bool`); kernels are cached per set. */
   defines?: Record<string, number | boolean>;
@@ -62,19 +68,6 @@ export interface Kernel {
   /** The uniform binding, if the entry point uses one. */
   uniform?: { binding: number; size: number; members: Map<string, UniformMember> };
   workgroupSize: [number, number, number];
-}
-
-/** Reads every shader file relative to this module (works from a remote import too). */
-export async function loadShaderSources(): Promise<Map<string, string>> {
-  const sources = new Map<string, string>();
-  await Promise.all(SHADER_FILES.map(async (name) => {
-    const url = new URL(`../shaders/${name}.wgsl`, import.meta.url);
-    const text = url.protocol === "file:"
-      ? await Deno.readTextFile(url)
-      : await (await fetch(url)).text();
-    sources.set(name, text);
-  }));
-  return sources;
 }
 
 function scalarKind(typeName: string): ScalarKind {
@@ -165,14 +158,12 @@ function defineLines(defines: Record<string, number | boolean> = {}): string {
 /** Builds and caches pipelines; validation and compile errors name the kernel and file. */
 export class KernelCache {
   #device: GPUDevice;
-  #sources: Map<string, string>;
   #cache = new Map<string, Kernel>();
   /** Compile results of new pipelines (an Error or null), checked at the next sync point. */
   pendingErrors: Promise<Error | null>[] = [];
 
-  constructor(device: GPUDevice, sources: Map<string, string>) {
+  constructor(device: GPUDevice) {
     this.#device = device;
-    this.#sources = sources;
   }
 
   get size(): number {
@@ -190,14 +181,18 @@ export class KernelCache {
   }
 
   #build(spec: KernelSpec, name: string): Kernel {
-    const text = this.#sources.get(spec.file);
-    const file = `shaders/${spec.file}.wgsl`;
-    if (text === undefined) throw new Error(`shader ${file} was not loaded`);
-    const prefix = defineLines(spec.defines) + "\n" + (this.#sources.get("common") ?? "") + "\n";
+    const source = shaders.get(spec.file);
+    if (!source) {
+      throw new Error(
+        `kernel ${name}: no shader "${spec.file}" (known: ${[...shaders.keys()].join(", ")})`,
+      );
+    }
+    const file = source.path;
+    const prefix = defineLines(spec.defines) + "\n" + WGSL.common.code + "\n";
     const prefixLines = prefix.split("\n").length - 1;
     let code: string;
     try {
-      code = prefix + expandRepeats(text, spec.defines ?? {});
+      code = prefix + expandRepeats(source.code, spec.defines ?? {});
     } catch (e) {
       throw new Error(`kernel ${name}: ${file}: ${(e as Error).message}`);
     }

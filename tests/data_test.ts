@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { PNG } from "pngjs";
-import jpeg from "jpeg-js";
+// @ts-types="npm:@types/pngjs@6.0.5"
+import { PNG } from "npm:pngjs@7.0.0";
+import jpeg from "npm:jpeg-js@0.4.4";
 import { Engine } from "../engine/engine.ts";
 import { gatherRows } from "../engine/ops/gather.ts";
 import {

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { zlibSync } from "fflate";
-import jpeg from "jpeg-js";
+import { zlibSync } from "npm:fflate@0.8.3";
+import jpeg from "npm:jpeg-js@0.4.4";
 import { Engine } from "../engine/engine.ts";
 import { parseSafetensors } from "../engine/nn/safetensors.ts";
 import { checkImageSize, decodeGray, readImage } from "../conditioner/images.ts";

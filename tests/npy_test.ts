@@ -3,7 +3,7 @@
  * (np.save, and np.lib.format.write_array for the 2.0 and 3.0 headers).
  */
 import assert from "node:assert/strict";
-import { unzipSync } from "fflate";
+import { unzipSync } from "npm:fflate@0.8.3";
 import { parseNpy, parseNpz, readNpy, readNpz, writeNpy, writeNpz } from "../conditioner/npy.ts";
 import { assertClose } from "./helpers.ts";
 

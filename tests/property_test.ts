@@ -1,5 +1,5 @@
 /** Property tests: matmul and conv2d against a plain CPU reference on random shapes. */
-import fc from "fast-check";
+import fc from "npm:fast-check@4.10.2";
 import { conv2d, Engine, linear, matmul, mul, sum } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import { assertClose, randnArray } from "./helpers.ts";

@@ -1,7 +1,8 @@
 /** A tiny run folder (8/16 filters, 16 px images) as `train` writes it, for prediction tests. */
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { PNG } from "pngjs";
+// @ts-types="npm:@types/pngjs@6.0.5"
+import { PNG } from "npm:pngjs@7.0.0";
 import type { Engine } from "../engine/engine.ts";
 import { readTensors, serializeSafetensors } from "../engine/nn/safetensors.ts";
 import { RUN_FILES } from "../conditioner/checkpoint.ts";

@@ -21,12 +21,8 @@ import {
 } from "../conditioner/checkpoint.ts";
 import { recoverRunFolder, RunFolder } from "../conditioner/run_folder.ts";
 import { AdamW } from "../engine/optim/adamw.ts";
-import {
-  loadSafetensors,
-  parseSafetensors,
-  readTensors,
-  serializeSafetensors,
-} from "../engine/nn/safetensors.ts";
+import { parseSafetensors, readTensors, serializeSafetensors } from "../engine/nn/safetensors.ts";
+import { loadSafetensors } from "../io/files.ts";
 import { clampMin, relu, scale, tanh } from "../engine/ops/elementwise.ts";
 import { warmupCosineLr } from "../engine/optim/schedule.ts";
 import { type Objective, originalObjective } from "../conditioner/objective.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateDemo, writeDemo } from "../conditioner/demo_data.ts";
-import { loadSafetensors } from "../engine/nn/safetensors.ts";
+import { loadSafetensors } from "../io/files.ts";
 import { RUN_FILES } from "../conditioner/checkpoint.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;

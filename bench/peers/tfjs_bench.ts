@@ -18,8 +18,7 @@
  * loops over N x OH x OW per output, so past that its result is silently wrong and its time too
  * short. Each such case is checked on known inputs at the full batch and flagged.
  */
-// Full npm: specifiers until deno.json maps "@tensorflow/tfjs-core" and "@tensorflow/tfjs-backend-webgpu".
-import type * as TF from "@tensorflow/tfjs-core";
+import type * as TF from "npm:@tensorflow/tfjs-core@4.22.0";
 
 interface ConvCase {
   id: string;
@@ -176,8 +175,8 @@ async function main(): Promise<void> {
   const sections = new Set(only.split(","));
   const plan: Plan = JSON.parse(await Deno.readTextFile(planPath));
 
-  const tf: typeof TF = await import("@tensorflow/tfjs-core");
-  await import("@tensorflow/tfjs-backend-webgpu");
+  const tf: typeof TF = await import("npm:@tensorflow/tfjs-core@4.22.0");
+  await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
   registerGradients(tf);
   let ok = false;
   let why = "";

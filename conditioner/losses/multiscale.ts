@@ -1,9 +1,5 @@
 /** Multi-scale robust loss of the conditioner's two outputs (SPEC section 5), one fused kernel. */
-import {
-  robustLoss,
-  type RobustLossResult,
-  type RobustLossWeights,
-} from "../../engine/ops/robust_loss.ts";
+import { robustLoss, type RobustLossResult, type RobustLossWeights } from "./robust_loss.ts";
 import type { EnhancedLossConfig } from "../enhanced_config.ts";
 import type { BatchTensors } from "../objective.ts";
 import type { ConditionerOutput } from "../model.ts";

@@ -2,7 +2,8 @@
  * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
  * header length, a JSON header `{name: {dtype, shape, data_offsets: [begin, end]}}` with optional
  * `__metadata__` (string values), then the raw little-endian data. F32 is written; F32, F64, F16,
- * BF16, I64 and I32 are read (converted to f32).
+ * BF16, I64 and I32 are read (converted to f32). Bytes in, bytes out: reading and writing files
+ * is the caller's (io/files.ts under Deno).
  */
 import type { Module } from "./module.ts";
 import type { Tensor } from "../tensor.ts";
@@ -169,29 +170,6 @@ export function serializeSafetensors(
   return out;
 }
 
-/** Reads and parses a safetensors file. */
-export async function loadSafetensors(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  return parseSafetensors(bytes, path);
-}
-
-/** Writes a file atomically: to a temporary name in the same folder, then renamed over `path`. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${Date.now()}`;
-  try {
-    await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
 /** Copies tensors from the GPU into a host map (one GPU wait for all of them). */
 export async function readTensors(tensors: Map<string, Tensor>): Promise<Map<string, HostTensor>> {
   const list = [...tensors.values()];
@@ -202,16 +180,12 @@ export async function readTensors(tensors: Map<string, Tensor>): Promise<Map<str
   );
 }
 
-/** Saves a module's state dict (parameters and buffers) as safetensors, atomically. */
-export async function saveSafetensors(
-  path: string,
+/** A module's state dict (parameters and buffers) as safetensors bytes. */
+export async function serializeStateDict(
   module: Module,
   metadata: Record<string, string> = {},
-): Promise<void> {
-  await writeFileAtomic(
-    path,
-    serializeSafetensors(await readTensors(module.stateDict()), metadata),
-  );
+): Promise<Uint8Array> {
+  return serializeSafetensors(await readTensors(module.stateDict()), metadata);
 }
 
 /**

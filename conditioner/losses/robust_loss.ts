@@ -1,8 +1,9 @@
 /** Fused multi-scale robust regression loss over two prediction/target pairs (one kernel). */
-import type { Tensor } from "../tensor.ts";
-import { fmtShape } from "../tensor.ts";
-import { mul } from "./elementwise.ts";
-import { reshape, slice } from "./layout.ts";
+import type { Tensor } from "../../engine/tensor.ts";
+import { fmtShape } from "../../engine/tensor.ts";
+import { mul } from "../../engine/ops/elementwise.ts";
+import { reshape, slice } from "../../engine/ops/layout.ts";
+import { ROBUST_LOSS_SHADER } from "../kernels.ts";
 
 /** Weights of {@link robustLoss}. */
 export interface RobustLossWeights {
@@ -53,7 +54,7 @@ export function robustLoss(
   const grad1 = e.empty(pred1.shape);
   const grad2 = e.empty(pred2.shape);
   const terms7 = e.empty([7]);
-  e.run({ file: "robust_loss", entry: "robust_loss" }, {
+  e.run({ file: ROBUST_LOSS_SHADER, entry: "robust_loss" }, {
     pred1,
     target1,
     pred2,

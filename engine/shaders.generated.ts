@@ -1,0 +1,2182 @@
+// Generated from shaders/*.wgsl by `deno task shaders` (tools/shaders.ts). Do not edit.
+
+/** The WGSL files of shaders/ by name (without extension): path and text. */
+export const WGSL = {
+  common: {
+    path: "shaders/common.wgsl",
+    code: `// Prelude prepended to every kernel file: 1-D thread indexing over 2-D grids, and Philox RNG.
+
+const WG: u32 = 64u;
+
+// Linear thread id for a 1-D kernel launched on a (possibly 2-D) grid of WG-sized workgroups.
+fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
+  return (wid.y * nwg.x + wid.x) * WG + lid.x;
+}
+
+// Element i of a texel buffer (engine/buffers.ts TexelBuffer: 4096 vec4s per texture row).
+fn texel_coord(i: u32) -> vec2<u32> {
+  return vec2<u32>(i & 4095u, i >> 12u);
+}
+
+// Texel buffer elements o.x .. o.w (plus c) as the columns of a 4x4 matrix (GEMM operand blocks).
+fn texel_block(t: texture_storage_2d<rgba32float, read>, o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(t, texel_coord(o.x + c)),
+    textureLoad(t, texel_coord(o.y + c)),
+    textureLoad(t, texel_coord(o.z + c)),
+    textureLoad(t, texel_coord(o.w + c)),
+  );
+}
+
+// Philox 4x32-10 (Salmon et al., 2011): counter-based, so element i of a stream is a pure
+// function of (seed, stream, i) and every run with the same seed gives the same numbers.
+fn philox4x32(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+  var c = counter;
+  var k = key;
+  for (var round = 0u; round < 10u; round++) {
+    let lo0 = c.x * 0xD2511F53u;
+    let hi0 = mul_hi(c.x, 0xD2511F53u);
+    let lo1 = c.z * 0xCD9E8D57u;
+    let hi1 = mul_hi(c.z, 0xCD9E8D57u);
+    c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
+  }
+  return c;
+}
+
+fn mul_hi(a: u32, b: u32) -> u32 {
+  let a_lo = a & 0xFFFFu;
+  let a_hi = a >> 16u;
+  let b_lo = b & 0xFFFFu;
+  let b_hi = b >> 16u;
+  let lo_lo = a_lo * b_lo;
+  let hi_lo = a_hi * b_lo;
+  let lo_hi = a_lo * b_hi;
+  let hi_hi = a_hi * b_hi;
+  let cross = (lo_lo >> 16u) + (hi_lo & 0xFFFFu) + (lo_hi & 0xFFFFu);
+  return hi_hi + (hi_lo >> 16u) + (lo_hi >> 16u) + (cross >> 16u);
+}
+
+// Uniform float in [0, 1) from the top 24 bits.
+fn u32_to_unit(x: u32) -> f32 {
+  return f32(x >> 8u) * (1.0 / 16777216.0);
+}
+`,
+  },
+  conv2d: {
+    path: "shaders/conv2d.wgsl",
+    code: `// conv2d (NCHW, weight [Cout, Cin/groups, KH, KW]) as register-blocked implicit GEMMs.
+//
+// On llvmpipe loads, not FMAs, bound these kernels: it runs 8 invocations per SIMD row and
+// turns a storage-buffer load into a loop over the lanes, while a texel fetch is one vector
+// gather (1.3x at 8x8 tiles; it is what lets the large tiles below pay off). So the operands
+// are first packed (shaders/pack.wgsl) into texel buffers (rgba32float textures,
+// engine/buffers.ts) with the GEMM's K dimension contiguous in vec4s, and each
+// invocation keeps a (4 BM) x (4 BN) tile of accumulators as BM x BN named 4x4 matrices
+// (\`// #for\` blocks, expanded by engine/kernels.ts; arrays would live in memory), so one 4x4
+// block of an operand feeds 64 FMAs. Packed layouts:
+//   act: [group][rows + 1][k4] vec4s, an NCHW tensor as rows = (b, y, x) positions with the
+//        group's channels contiguous (zero-padded to k4 * 4); the extra last row is all zero
+//        and stands in for padding taps, so the K loop has no bounds checks.
+//   wt:  [group][tap][rows][k4] vec4s, per tap the weight as rows of output channels
+//        (forward) or input channels (input gradient), K = the other channel dimension.
+//
+//   conv_gemm, DX = 0 (forward):        M = Cout/g, N = B*OH*OW, K = (Cin/g) * KH*KW
+//   conv_gemm, DX = 1 (input gradient): M = Cin/g,  N = B*H*W,   K = (Cout/g) * KH*KW
+//   conv_dw (weight gradient):          M = Cout/g, N = KH*KW * Cin/g (tap-major), K = B*OH*OW
+//
+// The input gradient is phase-decomposed: input pixel (ih, iw) only receives taps with
+// (ih + pad - kh * dil) divisible by the stride, so the N columns are grouped by the phase
+// ((ih + pad) % stride_h, (iw + pad) % stride_w) and a workgroup, which handles one phase,
+// skips the other taps (a stride-2 3x3 conv does 2.25 of 9 taps per pixel, not 9).
+//
+// Grid: (N blocks, M blocks, fold * (group, split, phase)). The workgroup's shape is a uniform
+// (wg_x invocations along N, WG_SIZE / wg_x along M) so that layers of any width share one
+// pipeline per tile size: llvmpipe takes ~13 s to compile one 8x4-tiled kernel. \`fold\` spreads N blocks over z when
+// there are more than 65535 of them; \`splits\` cuts the K loop into chunks (llvmpipe stops an
+// invocation after 65535 loop iterations) whose partial results go to dst[idx * splits + split]
+// and are summed by a second pass (engine/ops/reduce.ts sumRows): deterministic, no atomics.
+
+struct Params {
+  batch: u32,
+  cin: u32,
+  height: u32,
+  width: u32,
+  cout: u32,
+  out_h: u32,
+  out_w: u32,
+  cpg: u32,
+  opg: u32,
+  k_h: u32,
+  k_w: u32,
+  stride_h: u32,
+  stride_w: u32,
+  pad_h: u32,
+  pad_w: u32,
+  dil_h: u32,
+  dil_w: u32,
+  splits: u32,
+  chunk: u32,
+  has_bias: u32,
+  n_total: u32,
+  fold: u32,
+  m_total: u32,
+  k4: u32,
+  act_rows: u32,
+  a_rows: u32,
+  g4: u32,
+  g_rows: u32,
+  col_blocks: u32,
+  // input gradient: phases (stride_h * stride_w) and the per-phase grid of positions
+  phases: u32,
+  phase_h: u32,
+  phase_w: u32,
+  // invocations per workgroup row (the workgroup is WG_SIZE / wg_x rows of M by wg_x of N)
+  wg_x: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var act_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var wt_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(3) var gp_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(4) var<storage, read> bias_in: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
+
+// ------------------------------------------------------------------------------- GEMM tiles
+
+// What a workgroup works on: group, K split, input-gradient phase (rh, rw), N block.
+struct Tile {
+  grp: u32,
+  split: u32,
+  rh: u32,
+  rw: u32,
+  nblock: u32,
+}
+
+fn tile_of(wid: vec3<u32>, nwg: vec3<u32>) -> Tile {
+  let fx = wid.z % params.fold;
+  let gs = wid.z / params.fold;
+  let phase = gs % params.phases;
+  let gsp = gs / params.phases;
+  return Tile(gsp / params.splits, gsp % params.splits, phase / params.stride_w, phase % params.stride_w, fx * nwg.x + wid.x);
+}
+
+// Four consecutive GEMM columns of conv_gemm: whether each exists, where its output element
+// of channel 0 is, the row of its image in the packed operand, and per spatial axis the first
+// input coordinate (forward: o * stride - pad) or the phase-local coordinate (input gradient:
+// (i + pad) / stride).
+struct Cols {
+  valid: vec4<bool>,
+  out: vec4<u32>,
+  base: vec4<u32>,
+  h: vec4<i32>,
+  w: vec4<i32>,
+  zero: u32,
+}
+
+fn columns(first: u32, t: Tile) -> Cols {
+  var c: Cols;
+  let nv = vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u);
+  let n = min(nv, vec4<u32>(params.n_total - 1u));
+  let gbase = t.grp * params.act_rows;
+  c.zero = gbase + params.act_rows - 1u;
+  if (DX == 0u) {
+    let plane = params.out_h * params.out_w;
+    let b = n / plane;
+    let r = n % plane;
+    c.valid = nv < vec4<u32>(params.n_total);
+    c.out = b * (params.cout * plane) + r;
+    c.base = vec4<u32>(gbase) + b * (params.height * params.width);
+    c.h = vec4<i32>((r / params.out_w) * params.stride_h) - i32(params.pad_h);
+    c.w = vec4<i32>((r % params.out_w) * params.stride_w) - i32(params.pad_w);
+  } else {
+    // Phase (rh, rw) holds the pixels with (i + pad) % stride == r: i = q * stride + r - pad for
+    // q from the first one inside the image; phase_h x phase_w positions per image.
+    let pp = params.phase_h * params.phase_w;
+    let b = n / pp;
+    let r = n % pp;
+    let qh0 = select(0u, (params.pad_h - t.rh + params.stride_h - 1u) / params.stride_h, params.pad_h >= t.rh);
+    let qw0 = select(0u, (params.pad_w - t.rw + params.stride_w - 1u) / params.stride_w, params.pad_w >= t.rw);
+    let qh = r / params.phase_w + qh0;
+    let qw = r % params.phase_w + qw0;
+    let ih = qh * params.stride_h + t.rh - params.pad_h;
+    let iw = qw * params.stride_w + t.rw - params.pad_w;
+    c.valid = (nv < vec4<u32>(params.n_total)) & (ih < vec4<u32>(params.height)) & (iw < vec4<u32>(params.width));
+    c.out = b * (params.cin * params.height * params.width) + ih * params.width + iw;
+    c.base = vec4<u32>(gbase) + b * (params.out_h * params.out_w);
+    c.h = vec4<i32>(qh);
+    c.w = vec4<i32>(qw);
+  }
+  return c;
+}
+
+// Whether tap (kh, kw) reaches the workgroup's pixels (always, except in the input gradient).
+fn tap_in_phase(t: Tile, kh: u32, kw: u32) -> bool {
+  return DX == 0u || ((kh * params.dil_h) % params.stride_h == t.rh && (kw * params.dil_w) % params.stride_w == t.rw);
+}
+
+// vec4 offsets of the packed rows the four columns read at tap (kh, kw) (the zero row when the
+// tap falls into padding).
+fn tap_rows(c: Cols, kh: u32, kw: u32) -> vec4<u32> {
+  var row: vec4<u32>;
+  if (DX == 0u) {
+    let ih = c.h + i32(kh * params.dil_h);
+    let iw = c.w + i32(kw * params.dil_w);
+    let ok = (vec4<u32>(ih) < vec4<u32>(params.height)) & (vec4<u32>(iw) < vec4<u32>(params.width));
+    row = select(vec4<u32>(c.zero), c.base + vec4<u32>(ih) * params.width + vec4<u32>(iw), ok);
+  } else {
+    let oh = c.h - i32((kh * params.dil_h) / params.stride_h);
+    let ow = c.w - i32((kw * params.dil_w) / params.stride_w);
+    let ok = (vec4<u32>(oh) < vec4<u32>(params.out_h)) & (vec4<u32>(ow) < vec4<u32>(params.out_w));
+    row = select(vec4<u32>(c.zero), c.base + vec4<u32>(oh) * params.out_w + vec4<u32>(ow), ok);
+  }
+  return row * params.k4;
+}
+
+// vec4 offsets of four consecutive A rows (clamped to the last row).
+fn a_rows(abase: u32, first: u32) -> vec4<u32> {
+  let m = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.m_total - 1u));
+  return (vec4<u32>(abase) + m) * params.k4;
+}
+
+// B block: columns = the four GEMM columns, rows = 4 consecutive K.
+fn ld_act(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return texel_block(act_t, o, c);
+}
+
+// A block: rows = four GEMM rows, columns = 4 consecutive K.
+fn ld_wt(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return transpose(texel_block(wt_t, o, c));
+}
+
+// Stores a 4x4 block: acc[j][i] is (row m + i, column j of \`c\`).
+fn store_gemm(acc: mat4x4<f32>, m: u32, c: Cols, t: Tile) {
+  var plane = params.out_h * params.out_w;
+  var ch0 = t.grp * params.opg + m;
+  if (DX == 1u) {
+    plane = params.height * params.width;
+    ch0 = t.grp * params.cpg + m;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (!c.valid[j]) {
+      continue;
+    }
+    for (var i = 0u; i < 4u; i++) {
+      if (m + i < params.m_total) {
+        var v = acc[j][i];
+        if (DX == 0u && params.has_bias != 0u && t.split == 0u) {
+          v += bias_in[ch0 + i];
+        }
+        dst[(c.out[j] + (ch0 + i) * plane) * params.splits + t.split] = v;
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn conv_gemm(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let t = tile_of(wid, nwg);
+  let m0 = (wid.y * (WG_SIZE / params.wg_x) + lid.x / params.wg_x) * (4u * BM);
+  let n0 = (t.nblock * params.wg_x + lid.x % params.wg_x) * (4u * BN);
+  if (m0 >= params.m_total || n0 >= params.n_total) {
+    return;
+  }
+  let c_begin = t.split * params.chunk;
+  let c_end = min(c_begin + params.chunk, params.k4);
+  // #for j < BN
+  let col$j = columns(n0 + 4u * $j, t);
+  // #end
+  // #for i < BM, j < BN
+  var acc$i_$j = mat4x4<f32>();
+  // #end
+  for (var kh = 0u; kh < params.k_h; kh++) {
+    for (var kw = 0u; kw < params.k_w; kw++) {
+      if (!tap_in_phase(t, kh, kw)) {
+        continue;
+      }
+      let abase = (t.grp * params.k_h * params.k_w + kh * params.k_w + kw) * params.a_rows;
+      // #for i < BM
+      let ao$i = a_rows(abase, m0 + 4u * $i);
+      // #end
+      // #for j < BN
+      let xo$j = tap_rows(col$j, kh, kw);
+      // #end
+      for (var c = c_begin; c < c_end; c++) {
+        // #for i < BM
+        let wa$i = ld_wt(ao$i, c);
+        // #end
+        // #for j < BN
+        let xb$j = ld_act(xo$j, c);
+        // #end
+        // #for i < BM, j < BN
+        acc$i_$j += wa$i * xb$j;
+        // #end
+      }
+    }
+  }
+  // #for i < BM, j < BN
+  store_gemm(acc$i_$j, m0 + 4u * $i, col$j, t);
+  // #end
+}
+
+// ------------------------------------------------------------------------------- weight grad
+
+// A block of the weight gradient: columns = 4 positions, rows = 4 output channels (g rows).
+fn ld_pos_g(o: vec4<u32>, m4: u32) -> mat4x4<f32> {
+  return texel_block(gp_t, o, min(m4, params.g4 - 1u));
+}
+
+// B block: columns = 4 positions, rows = 4 input channels (x rows shifted by the tap).
+fn ld_pos_x(o: vec4<u32>, c4: u32) -> mat4x4<f32> {
+  return texel_block(act_t, o, min(c4, params.k4 - 1u));
+}
+
+// Stores a 4x4 block of dw: acc[j][i] is (output channel m + i, input channel c + j).
+fn store_dw(acc: mat4x4<f32>, m: u32, c: u32, tap: u32, t: Tile) {
+  let kk = params.k_h * params.k_w;
+  for (var j = 0u; j < 4u; j++) {
+    let v = acc[j];
+    if (c + j < params.cpg) {
+      for (var i = 0u; i < 4u; i++) {
+        if (m + i < params.opg) {
+          let idx = ((t.grp * params.opg + m + i) * params.cpg + c + j) * kk + tap;
+          dst[idx * params.splits + t.split] = v[i];
+        }
+      }
+    }
+  }
+}
+
+// An output position (b, oh, ow) of the weight gradient's K loop.
+struct Walk {
+  b: u32,
+  oh: u32,
+  ow: u32,
+}
+
+fn next_pos(w: Walk) -> Walk {
+  let wrap_w = w.ow + 1u == params.out_w;
+  let oh = w.oh + select(0u, 1u, wrap_w);
+  let wrap_h = oh == params.out_h;
+  return Walk(w.b + select(0u, 1u, wrap_h), select(oh, 0u, wrap_h), select(w.ow + 1u, 0u, wrap_w));
+}
+
+// Where a tap of the weight gradient reads x: offsets from o * stride and the packed rows.
+struct XRows {
+  dh: i32,
+  dw: i32,
+  base: u32,
+  zero: u32,
+}
+
+// vec4 offset of the packed x row that output position \`w\` reads at this tap (zero row when
+// outside the image or when \`ok\` is false).
+fn x_row(a: XRows, w: Walk, ok: bool) -> u32 {
+  let ih = i32(w.oh * params.stride_h) + a.dh;
+  let iw = i32(w.ow * params.stride_w) + a.dw;
+  let inside = ok && u32(ih) < params.height && u32(iw) < params.width;
+  let row = a.base + (w.b * params.height + u32(ih)) * params.width + u32(iw);
+  return select(a.zero, row, inside) * params.k4;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn conv_dw(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let t = tile_of(wid, nwg);
+  let kk = params.k_h * params.k_w;
+  let m0 = (wid.y * (WG_SIZE / params.wg_x) + lid.x / params.wg_x) * (4u * BM);
+  let cb = t.nblock * params.wg_x + lid.x % params.wg_x;
+  if (m0 >= params.opg || cb >= params.col_blocks * kk) {
+    return;
+  }
+  let tap = min(cb / params.col_blocks, kk - 1u);
+  let c0 = (cb % params.col_blocks) * (4u * BN);
+  let dh = i32((tap / params.k_w) * params.dil_h) - i32(params.pad_h);
+  let dw = i32((tap % params.k_w) * params.dil_w) - i32(params.pad_w);
+  let gm4 = m0 / 4u;
+  let xc4 = c0 / 4u;
+  let p_begin = t.split * params.chunk;
+  let p_end = min(p_begin + params.chunk, params.n_total);
+  let plane = params.out_h * params.out_w;
+  var pos = Walk(p_begin / plane, (p_begin % plane) / params.out_w, p_begin % params.out_w);
+  let x_at = XRows(dh, dw, t.grp * params.act_rows, t.grp * params.act_rows + params.act_rows - 1u);
+  let gbase = t.grp * params.g_rows;
+  let gzero = gbase + params.g_rows - 1u;
+  // #for i < BM, j < BN
+  var acc$i_$j = mat4x4<f32>();
+  // #end
+  for (var p = p_begin; p < p_end; p += 4u) {
+    // Four consecutive positions; those past the chunk read zero rows.
+    let ok = vec4<u32>(p) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p_end);
+    let grow = select(vec4<u32>(gzero), vec4<u32>(gbase + p) + vec4<u32>(0u, 1u, 2u, 3u), ok) * params.g4;
+    let pos1 = next_pos(pos);
+    let pos2 = next_pos(pos1);
+    let pos3 = next_pos(pos2);
+    let xrow = vec4<u32>(x_row(x_at, pos, ok.x), x_row(x_at, pos1, ok.y), x_row(x_at, pos2, ok.z), x_row(x_at, pos3, ok.w));
+    pos = next_pos(pos3);
+    // #for i < BM
+    let ga$i = ld_pos_g(grow, gm4 + $i);
+    // #end
+    // #for j < BN
+    let xb$j = transpose(ld_pos_x(xrow, xc4 + $j));
+    // #end
+    // #for i < BM, j < BN
+    acc$i_$j += ga$i * xb$j;
+    // #end
+  }
+  // #for i < BM, j < BN
+  store_dw(acc$i_$j, m0 + 4u * $i, c0 + 4u * $j, tap, t);
+  // #end
+}
+`,
+  },
+  elementwise: {
+    path: "shaders/elementwise.wgsl",
+    code: `// Elementwise kernels (binary ops read src and rhs). OP (a compile-time constant) selects the function, so each op gets its
+// own specialised pipeline with no runtime branching. Op codes match engine/ops/elementwise.ts.
+// The \`*4\` entries do four elements per thread through vec4 bindings (sizes divisible by 4),
+// a quarter of the threads and load instructions.
+
+struct Params {
+  n: u32,
+  // fill: the raw bits of the value
+  bits: u32,
+  // parameter of leaky_relu (slope), scale (factor), clamp_min (min), huber (beta), add_scalar
+  alpha: f32,
+  rank: u32,
+  // broadcasting binary ops: output shape and per-operand element strides (0 = broadcast)
+  shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> rhs: array<f32>;
+@group(0) @binding(3) var<storage, read> grad: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dst_bits: array<u32>;
+@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(6) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> rhs4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read_write> dst4: array<vec4<f32>>;
+
+const NEG: u32 = 0u;
+const EXP: u32 = 1u;
+const LOG: u32 = 2u;
+const SQRT: u32 = 3u;
+const RELU: u32 = 4u;
+const LEAKY_RELU: u32 = 5u;
+const SILU: u32 = 6u;
+const GELU: u32 = 7u;
+const SIGMOID: u32 = 8u;
+const TANH: u32 = 9u;
+const SCALE: u32 = 10u;
+const ABS: u32 = 11u;
+const SQUARE: u32 = 12u;
+const CLAMP_MIN: u32 = 13u;
+const HUBER: u32 = 14u;
+const ADD_SCALAR: u32 = 15u;
+
+const ADD: u32 = 0u;
+const SUB: u32 = 1u;
+const MUL: u32 = 2u;
+const DIV: u32 = 3u;
+
+// erf with |error| < 1.2e-7 (Numerical Recipes erfc, Chebyshev fit); WGSL has no erf.
+fn erf_approx(x: f32) -> f32 {
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+    t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(r - 1.0, 1.0 - r, x >= 0.0);
+}
+
+fn sigmoid(x: f32) -> f32 {
+  return 1.0 / (1.0 + exp(-x));
+}
+
+// NaN test on the bits: comparisons with NaN may be folded away by a driver's fast-math.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// clamp() and max() may turn NaN into a number; these keep it, so a diverged model's outputs
+// and loss stay NaN and the trainer notices.
+fn keep_nan(result: f32, x: f32) -> f32 {
+  return select(result, x, is_nan(x));
+}
+
+fn stable_tanh(x: f32) -> f32 {
+  // tanh() of large |x| returns NaN on some drivers; saturate explicitly.
+  let c = clamp(x, -15.0, 15.0);
+  let e = exp(2.0 * c);
+  return keep_nan((e - 1.0) / (e + 1.0), x);
+}
+
+fn forward(x: f32) -> f32 {
+  let alpha = params.alpha;
+  switch OP {
+    case NEG: { return -x; }
+    case EXP: { return exp(x); }
+    case LOG: { return log(x); }
+    case SQRT: { return sqrt(x); }
+    case RELU: { return keep_nan(max(x, 0.0), x); }
+    case LEAKY_RELU: { return select(x * alpha, x, x > 0.0); }
+    case SILU: { return x * sigmoid(x); }
+    case GELU: { return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
+    case SIGMOID: { return sigmoid(x); }
+    case TANH: { return stable_tanh(x); }
+    case SCALE: { return x * alpha; }
+    case ABS: { return abs(x); }
+    case SQUARE: { return x * x; }
+    case CLAMP_MIN: { return keep_nan(max(x, alpha), x); }
+    case HUBER: { return select(abs(x) - 0.5 * alpha, 0.5 * x * x / alpha, abs(x) < alpha); }
+    case ADD_SCALAR: { return x + alpha; }
+    default: { return x; }
+  }
+}
+
+// d forward(x) / dx
+fn derivative(x: f32) -> f32 {
+  let alpha = params.alpha;
+  switch OP {
+    case NEG: { return -1.0; }
+    case EXP: { return exp(x); }
+    case LOG: { return 1.0 / x; }
+    case SQRT: { return 0.5 / sqrt(x); }
+    case RELU: { return select(0.0, 1.0, x > 0.0); }
+    case LEAKY_RELU: { return select(alpha, 1.0, x > 0.0); }
+    case SILU: { let s = sigmoid(x); return s * (1.0 + x * (1.0 - s)); }
+    case GELU: {
+      let cdf = 0.5 * (1.0 + erf_approx(x * 0.7071067811865476));
+      return cdf + x * 0.3989422804014327 * exp(-0.5 * x * x);
+    }
+    case SIGMOID: { let s = sigmoid(x); return s * (1.0 - s); }
+    case TANH: { let t = stable_tanh(x); return 1.0 - t * t; }
+    case SCALE: { return alpha; }
+    case ABS: { return sign(x); }
+    case SQUARE: { return 2.0 * x; }
+    case CLAMP_MIN: { return select(0.0, 1.0, x >= alpha); }
+    case HUBER: { return select(sign(x), x / alpha, abs(x) < alpha); }
+    default: { return 1.0; }
+  }
+}
+
+fn apply(x: f32, y: f32) -> f32 {
+  switch OP {
+    case ADD: { return x + y; }
+    case SUB: { return x - y; }
+    case MUL: { return x * y; }
+    case DIV: { return x / y; }
+    default: { return x; }
+  }
+}
+
+fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+  return v[d / 4u][d % 4u];
+}
+
+@compute @workgroup_size(WG)
+fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst_bits[i] = params.bits;
+}
+
+@compute @workgroup_size(WG)
+fn unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = forward(src[i]);
+}
+
+// dst = grad * forward'(src)
+@compute @workgroup_size(WG)
+fn unary_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = grad[i] * derivative(src[i]);
+}
+
+// Same-shape operands: no index arithmetic.
+@compute @workgroup_size(WG)
+fn binary_same(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = apply(src[i], rhs[i]);
+}
+
+@compute @workgroup_size(WG)
+fn unary4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let x = src4[i];
+  dst4[i] = vec4<f32>(forward(x.x), forward(x.y), forward(x.z), forward(x.w));
+}
+
+@compute @workgroup_size(WG)
+fn unary_grad4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let x = src4[i];
+  dst4[i] = grad4[i] * vec4<f32>(derivative(x.x), derivative(x.y), derivative(x.z), derivative(x.w));
+}
+
+@compute @workgroup_size(WG)
+fn binary_same4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let a = src4[i];
+  let b = rhs4[i];
+  dst4[i] = vec4<f32>(apply(a.x, b.x), apply(a.y, b.y), apply(a.z, b.z), apply(a.w, b.w));
+}
+
+@compute @workgroup_size(WG)
+fn axpy4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst4[i] += params.alpha * src4[i];
+}
+
+@compute @workgroup_size(WG)
+fn binary_broadcast(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var rest = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = params.rank; d > 0u; d--) {
+    let size = dim(params.shape, d - 1u);
+    let idx = rest % size;
+    rest = rest / size;
+    ia += idx * dim(params.a_strides, d - 1u);
+    ib += idx * dim(params.b_strides, d - 1u);
+  }
+  dst[i] = apply(src[ia], rhs[ib]);
+}
+
+// In place: dst += alpha * src (parameter updates; dst is bound read_write).
+@compute @workgroup_size(WG)
+fn axpy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] += params.alpha * src[i];
+}
+
+// Broadcasting binary op over at most three collapsed dims [d0, d1, d2], one thread per element
+// on a 3-D grid: the thread's coordinates are the index, so no integer division is needed
+// (llvmpipe divides slowly). shape = [d0, d1, d2]; strides per operand, 0 where broadcast.
+@compute @workgroup_size(WG)
+fn binary_3d(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let d2 = params.shape[0].z;
+  if (gid.x >= d2) { return; }
+  let sa = params.a_strides[0];
+  let sb = params.b_strides[0];
+  let ia = gid.z * sa.x + gid.y * sa.y + gid.x * sa.z;
+  let ib = gid.z * sb.x + gid.y * sb.y + gid.x * sb.z;
+  dst[(gid.z * params.shape[0].y + gid.y) * d2 + gid.x] = apply(src[ia], rhs[ib]);
+}
+
+// binary_3d with four consecutive outputs per thread (d2 a multiple of 4; each operand's
+// innermost stride 0, a broadcast, or 1). Grid x counts vec4s.
+@compute @workgroup_size(WG)
+fn binary_3d4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let d2 = params.shape[0].z;
+  let x = gid.x * 4u;
+  if (x >= d2) { return; }
+  let sa = params.a_strides[0];
+  let sb = params.b_strides[0];
+  let ia = gid.z * sa.x + gid.y * sa.y + x * sa.z;
+  let ib = gid.z * sb.x + gid.y * sb.y + x * sb.z;
+  let a = vec4<f32>(src[ia], src[ia + sa.z], src[ia + 2u * sa.z], src[ia + 3u * sa.z]);
+  let b = vec4<f32>(rhs[ib], rhs[ib + sb.z], rhs[ib + 2u * sb.z], rhs[ib + 3u * sb.z]);
+  dst4[((gid.z * params.shape[0].y + gid.y) * d2 + x) / 4u] = vec4<f32>(apply(a.x, b.x), apply(a.y, b.y), apply(a.z, b.z), apply(a.w, b.w));
+}
+`,
+  },
+  gather: {
+    path: "shaders/gather.wgsl",
+    code: `// Row gather: dst row \`row\` (or row dst_idx[row] when \`scatter\` is 1) receives source row
+// idx[row] of a [src_rows, row_len] tensor, copied as raw 32-bit words (any dtype). One thread
+// per copied element; a source index outside [0, src_rows) writes zeros.
+
+struct Params {
+  rows: u32,
+  row_len: u32,
+  src_rows: u32,
+  scatter: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read> idx: array<i32>;
+@group(0) @binding(3) var<storage, read> dst_idx: array<i32>;
+@group(0) @binding(4) var<storage, read_write> dst: array<u32>;
+
+@compute @workgroup_size(WG)
+fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.rows * params.row_len) { return; }
+  let row = t / params.row_len;
+  let col = t % params.row_len;
+  let s = idx[row];
+  var out_row = row;
+  if (params.scatter == 1u) { out_row = u32(dst_idx[row]); }
+  var v = 0u;
+  if (s >= 0 && u32(s) < params.src_rows) { v = src[u32(s) * params.row_len + col]; }
+  dst[out_row * params.row_len + col] = v;
+}
+`,
+  },
+  layout: {
+    path: "shaders/layout.wgsl",
+    code: `// Data movement: one strided copy covers permute, slice, concat, expand (broadcast) and the
+// scatter of a slice's gradient. out[out_offset + sum(i_d * out_strides_d)] =
+// src[in_offset + sum(i_d * in_strides_d)] for every index i of \`shape\`.
+
+struct Params {
+  n: u32,
+  rank: u32,
+  in_offset: u32,
+  out_offset: u32,
+  shape: array<vec4<u32>, 2>,
+  in_strides: array<vec4<u32>, 2>,
+  out_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dst4: array<vec4<u32>>;
+
+fn dim(v: array<vec4<u32>, 2>, d: u32) -> u32 {
+  return v[d / 4u][d % 4u];
+}
+
+@compute @workgroup_size(WG)
+fn strided_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var rest = i;
+  var si = params.in_offset;
+  var di = params.out_offset;
+  for (var d = params.rank; d > 0u; d--) {
+    let size = dim(params.shape, d - 1u);
+    let idx = rest % size;
+    rest = rest / size;
+    si += idx * dim(params.in_strides, d - 1u);
+    di += idx * dim(params.out_strides, d - 1u);
+  }
+  dst[di] = src[si];
+}
+
+// The same copy over at most three collapsed dims on a 3-D grid (no integer division).
+@compute @workgroup_size(WG)
+fn strided_copy_3d(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= params.shape[0].z) { return; }
+  let si = params.in_offset + gid.z * params.in_strides[0].x + gid.y * params.in_strides[0].y + gid.x * params.in_strides[0].z;
+  let di = params.out_offset + gid.z * params.out_strides[0].x + gid.y * params.out_strides[0].y + gid.x * params.out_strides[0].z;
+  dst[di] = src[si];
+}
+
+// strided_copy_3d writing four consecutive outputs per thread (innermost output stride 1, the
+// innermost size and every output offset a multiple of 4; the source's innermost stride is 0,
+// a broadcast, or 1). Grid x counts vec4s.
+@compute @workgroup_size(WG)
+fn strided_copy_3d4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let x = gid.x * 4u;
+  if (x >= params.shape[0].z) { return; }
+  let si = params.in_offset + gid.z * params.in_strides[0].x + gid.y * params.in_strides[0].y + x * params.in_strides[0].z;
+  let di = params.out_offset + gid.z * params.out_strides[0].x + gid.y * params.out_strides[0].y + x;
+  let step = params.in_strides[0].z;
+  dst4[di / 4u] = vec4<u32>(src[si], src[si + step], src[si + 2u * step], src[si + 3u * step]);
+}
+`,
+  },
+  matmul: {
+    path: "shaders/matmul.wgsl",
+    code: `// Batched matmul C[b] = A[b] @ B[b] (+ bias[n]).
+//
+// On llvmpipe loads, not FMAs, bound this kernel (see conv2d.wgsl): \`matmul\` reads operands
+// packed into texel buffers (shaders/pack.wgsl, engine/buffers.ts) with K contiguous in vec4s,
+// A as rows of M and B as rows of N (B transposed), or, when an operand is a plain row-major
+// matrix with M (N) contiguous and K, M (N) multiples of 4 (A_MN_MAJOR, B_MN_MAJOR), copied as
+// it is: then one texel holds 4 rows at one K and the kernel transposes the block instead
+// (free in registers). It keeps a (4 BM) x (4 BN) tile of C per invocation in BM x BN named 4x4
+// matrices, so one 4x4 block of an operand feeds 64 FMAs. Packing zeroes the K padding, so the K
+// loop has no bounds checks; a row index past the edge is clamped and its results are never
+// stored.
+//
+// Long K is split into \`splits\` chunks of k4 (vec4 steps; llvmpipe stops an invocation after
+// 65535 loop iterations) written to dst[idx * splits + split], summed by a second pass.
+// \`matmul_scalar\` is the plain strided kernel, kept for tiny problems (a pack dispatch costs
+// more than the product).
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  splits: u32,
+  // matmul: vec4 count of K, K chunk per split, texel offsets between batches of A and B
+  k4: u32,
+  chunk: u32,
+  a_batch: u32,
+  b_batch: u32,
+  // matmul_scalar: element strides; K range of split s is [s * k_chunk, (s + 1) * k_chunk)
+  k_chunk: u32,
+  a_stride_m: u32,
+  a_stride_k: u32,
+  a_stride_batch: u32,
+  b_stride_k: u32,
+  b_stride_n: u32,
+  b_stride_batch: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> lhs: array<f32>;
+@group(0) @binding(2) var<storage, read> rhs: array<f32>;
+@group(0) @binding(3) var lhs_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(4) var rhs_t: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(5) var<storage, read> bias_in: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
+
+// ------------------------------------------------------------------------------- vec4 GEMM
+
+// Texel offsets (at K step 0) of a 4-row block starting at row \`first\` of an operand with
+// \`rows\` rows. K-major (packed): one texel per row and K step, rows k4 texels apart. Row-major
+// over K (MN_MAJOR, a plain row-major [K, rows] matrix copied as is): one texel holds the 4 rows,
+// the four offsets are 4 consecutive K rows of rows / 4 texels each.
+fn block_offsets(base: u32, first: u32, rows: u32, mn_major: bool) -> vec4<u32> {
+  if (mn_major) {
+    let r4 = min(first, rows - 1u) / 4u;
+    return vec4<u32>(base + r4) + vec4<u32>(0u, 1u, 2u, 3u) * (rows / 4u);
+  }
+  let r = min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
+  return vec4<u32>(base) + r * params.k4;
+}
+
+// Texels between K steps of an operand with \`rows\` rows.
+fn k_step(rows: u32, mn_major: bool) -> u32 {
+  return select(1u, rows, mn_major);
+}
+
+// 4 rows of A x 4 K values, as an (m x k) matrix.
+fn ld_a(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  let t = texel_block(lhs_t, o, c);
+  if (A_MN_MAJOR) {
+    return t;
+  }
+  return transpose(t);
+}
+
+// 4 K values x 4 columns of B, as a (k x n) matrix.
+fn ld_b(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  let t = texel_block(rhs_t, o, c);
+  if (B_MN_MAJOR) {
+    return transpose(t);
+  }
+  return t;
+}
+
+// Stores a 4x4 block: acc[j][i] is (row m + i, column n + j).
+fn store(acc: mat4x4<f32>, m: u32, n: u32, batch: u32, split: u32) {
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j >= params.n) {
+      return;
+    }
+    var bias = 0.0;
+    if (HAS_BIAS && split == 0u) {
+      bias = bias_in[n + j];
+    }
+    for (var i = 0u; i < 4u; i++) {
+      if (m + i < params.m) {
+        dst[((batch * params.m + m + i) * params.n + n + j) * params.splits + split] = acc[j][i] + bias;
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let m0 = gid.y * (4u * BM);
+  let n0 = gid.x * (4u * BN);
+  let batch = gid.z / params.splits;
+  let split = gid.z % params.splits;
+  if (m0 >= params.m || n0 >= params.n) {
+    return;
+  }
+  let c_begin = split * params.chunk;
+  let c_end = min(c_begin + params.chunk, params.k4);
+  let a_step = k_step(params.m, A_MN_MAJOR);
+  let b_step = k_step(params.n, B_MN_MAJOR);
+  // #for i < BM
+  let ao$i = block_offsets(batch * params.a_batch, m0 + 4u * $i, params.m, A_MN_MAJOR);
+  // #end
+  // #for j < BN
+  let bo$j = block_offsets(batch * params.b_batch, n0 + 4u * $j, params.n, B_MN_MAJOR);
+  // #end
+  // #for i < BM, j < BN
+  var acc$i_$j = mat4x4<f32>();
+  // #end
+  for (var c = c_begin; c < c_end; c++) {
+    // #for i < BM
+    let a$i = ld_a(ao$i, c * a_step);
+    // #end
+    // #for j < BN
+    let b$j = ld_b(bo$j, c * b_step);
+    // #end
+    // #for i < BM, j < BN
+    acc$i_$j += a$i * b$j;
+    // #end
+  }
+  // #for i < BM, j < BN
+  store(acc$i_$j, m0 + 4u * $i, n0 + 4u * $j, batch, split);
+  // #end
+}
+
+// ------------------------------------------------------------------------------- scalar GEMM
+
+// A 4x4 tile of C per invocation, straight from the strided operands.
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn matmul_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  let batch = gid.z / params.splits;
+  let split = gid.z % params.splits;
+  if (m0 >= params.m || n0 >= params.n) { return; }
+
+  // Rows/columns past the edge read a valid clamped address; their results are never stored.
+  var a_row: array<u32, 4>;
+  var b_col: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    a_row[i] = batch * params.a_stride_batch + min(m0 + i, params.m - 1u) * params.a_stride_m;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    b_col[j] = batch * params.b_stride_batch + min(n0 + j, params.n - 1u) * params.b_stride_n;
+  }
+
+  var acc: array<array<f32, 4>, 4>;
+  let k_begin = split * params.k_chunk;
+  let k_end = min(k_begin + params.k_chunk, params.k);
+  for (var kk = k_begin; kk < k_end; kk++) {
+    let ak = kk * params.a_stride_k;
+    let bk = kk * params.b_stride_k;
+    var av: array<f32, 4>;
+    var bv: array<f32, 4>;
+    for (var i = 0u; i < 4u; i++) { av[i] = lhs[a_row[i] + ak]; }
+    for (var j = 0u; j < 4u; j++) { bv[j] = rhs[b_col[j] + bk]; }
+    for (var i = 0u; i < 4u; i++) {
+      for (var j = 0u; j < 4u; j++) {
+        acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+      }
+    }
+  }
+
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= params.m) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n >= params.n) { break; }
+      var v = acc[i][j];
+      if (HAS_BIAS && split == 0u) { v += bias_in[n]; }
+      let at = (batch * params.m + m) * params.n + n;
+      dst[at * params.splits + split] = v;
+    }
+  }
+}
+`,
+  },
+  norm: {
+    path: "shaders/norm.wgsl",
+    code: `// Normalisation kernels (group norm, batch norm, layer norm) over one generic layout.
+//
+// A "group" k (0 <= k < params.groups) is the set of elements
+//     k * base_stride + o * outer_stride + i,   o < outer, i < inner   (m = outer * inner of them),
+// enumerated in the flat order t = o * inner + i. Group norm: k = (n, group), outer = channels of
+// the group, inner = spatial size. Batch norm: k = channel, outer = batch, inner = spatial size.
+// Layer norm: k = row, outer = 1, inner = row length. The affine parameter of element (k, o, i)
+// is weight[(k % aff_mod) * aff_k + o * aff_o + i * aff_i].
+//
+// One workgroup of NT threads handles part p of group k: the flat range
+// [p * part_len, min((p + 1) * part_len, m)), each thread taking every NT-th element. With
+// parts == 1 the fused kernels compute the statistics and the output in one dispatch; larger
+// groups are split into parts whose partial sums are combined in a fixed order (deterministic)
+// by the finalize kernels, keeping every loop well under llvmpipe's 65535-iteration budget.
+//
+// VEC (1 or 4): when inner, outer_stride and base_stride are multiples of 4, the TS side passes
+// them (and m, part_len) in units of VEC elements and each cursor step handles VEC consecutive
+// elements, which share o (aff_i / stat_i stay per element). This amortises the index updates and
+// divides the loop trip counts by VEC.
+//
+// Statistics: stats[3k..3k+2] = (mean, rstd, biased var) of group k.
+
+struct Params {
+  groups: u32,
+  parts: u32,
+  part_len: u32,
+  m: u32,
+  outer: u32,
+  inner: u32,
+  outer_stride: u32,
+  base_stride: u32,
+  aff_mod: u32,
+  aff_k: u32,
+  aff_o: u32,
+  aff_i: u32,
+  stat_div: u32,
+  stat_k: u32,
+  stat_o: u32,
+  stat_i: u32,
+  eps: f32,
+  inv_m: f32,
+  scale: f32,
+  momentum: f32,
+  unbias: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read> bias_in: array<f32>;
+@group(0) @binding(5) var<storage, read> stats: array<f32>;
+@group(0) @binding(6) var<storage, read_write> stats_out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> part: array<f32>;
+@group(0) @binding(8) var<storage, read> part_in: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(10) var<storage, read> bstats: array<f32>;
+@group(0) @binding(11) var<storage, read_write> run_mean: array<f32>;
+@group(0) @binding(12) var<storage, read_write> run_var: array<f32>;
+@group(0) @binding(13) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(15) var<storage, read_write> dst4: array<vec4<f32>>;
+
+var<workgroup> red: array<vec2<f32>, NT>;
+var<workgroup> red_out: vec2<f32>;
+
+// Position of one thread in the flat range of group k: flat index t = o * inner + i (in units
+// of VEC elements), and the element, affine and statistics indices of (k, o, i), all advanced
+// incrementally (no integer division per element: it is slow on llvmpipe).
+struct Cursor {
+  t: u32,
+  end: u32,
+  i: u32,
+  e: u32,
+  a: u32,
+  s: u32,
+  // Increments per step of NT, and the extra increments when i wraps past inner (u32 wrapping).
+  step_i: u32,
+  de: u32,
+  da: u32,
+  ds: u32,
+  we: u32,
+  wa: u32,
+  ws: u32,
+}
+
+fn cursor_start(k: u32, p: u32, lid: u32) -> Cursor {
+  let begin = p * params.part_len;
+  let t = begin + lid;
+  let o = t / params.inner;
+  let step_o = NT / params.inner;
+  let aff_iv = VEC * params.aff_i;
+  let stat_iv = VEC * params.stat_i;
+  var c: Cursor;
+  c.t = t;
+  c.end = min(begin + params.part_len, params.m);
+  c.i = t % params.inner;
+  c.e = k * params.base_stride + o * params.outer_stride + c.i;
+  c.a = (k % params.aff_mod) * params.aff_k + o * params.aff_o + c.i * aff_iv;
+  c.s = (k / params.stat_div) * params.stat_k + o * params.stat_o + c.i * stat_iv;
+  c.step_i = NT % params.inner;
+  c.de = step_o * params.outer_stride + c.step_i;
+  c.da = step_o * params.aff_o + c.step_i * aff_iv;
+  c.ds = step_o * params.stat_o + c.step_i * stat_iv;
+  c.we = params.outer_stride - params.inner;
+  c.wa = params.aff_o - params.inner * aff_iv;
+  c.ws = params.stat_o - params.inner * stat_iv;
+  return c;
+}
+
+fn cursor_next(c: ptr<function, Cursor>) {
+  (*c).t += NT;
+  (*c).i += (*c).step_i;
+  (*c).e += (*c).de;
+  (*c).a += (*c).da;
+  (*c).s += (*c).ds;
+  if ((*c).i >= params.inner) {
+    (*c).i -= params.inner;
+    (*c).e += (*c).we;
+    (*c).a += (*c).wa;
+    (*c).s += (*c).ws;
+  }
+}
+
+fn weight_at(a: u32) -> f32 {
+  if (HAS_W) {
+    return weight[a];
+  }
+  return 1.0;
+}
+
+fn bias_at(a: u32) -> f32 {
+  if (HAS_B) {
+    return bias_in[a];
+  }
+  return 0.0;
+}
+
+// Workgroup sum of one vec2 per thread, in a fixed order (thread 0 adds them up).
+fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> {
+  red[lid] = v;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var s0 = vec2<f32>(0.0);
+    var s1 = vec2<f32>(0.0);
+    var s2 = vec2<f32>(0.0);
+    var s3 = vec2<f32>(0.0);
+    for (var j = 0u; j < NT; j += 4u) {
+      s0 += red[j];
+      s1 += red[j + 1u];
+      s2 += red[j + 2u];
+      s3 += red[j + 3u];
+    }
+    red_out = (s0 + s1) + (s2 + s3);
+  }
+  workgroupBarrier();
+  return red_out;
+}
+
+fn workgroup_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return wid.y * nwg.x + wid.x;
+}
+
+// Per-thread loops over one part of group k. Each cursor step covers VEC consecutive elements
+// (a constant-bound loop, unrolled: it does not count against llvmpipe's loop budget).
+
+fn sum_x(k: u32, p: u32, lid: u32) -> f32 {
+  // One accumulator per lane j: independent add chains (faster, and slightly better rounding).
+  var acc = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    for (var j = 0u; j < VEC; j++) {
+      acc[j] += src[e + j];
+    }
+  }
+  return (acc.x + acc.y) + (acc.z + acc.w);
+}
+
+fn sum_sq(k: u32, p: u32, lid: u32, mean: f32) -> f32 {
+  var acc = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    for (var j = 0u; j < VEC; j++) {
+      let d = src[e + j] - mean;
+      acc[j] += d * d;
+    }
+  }
+  return (acc.x + acc.y) + (acc.z + acc.w);
+}
+
+// Affine weight of lane j of a cursor step whose lane 0 has affine index a (aff_i is 0 for
+// per-channel weights: one load per step).
+fn lane_weight(a: u32, w0: f32, j: u32) -> f32 {
+  if (params.aff_i == 0u) {
+    return w0;
+  }
+  return weight_at(a + j * params.aff_i);
+}
+
+// (sum dxhat, sum dxhat * xhat) with dxhat = grad * w.
+fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    let w0 = weight_at(c.a);
+    for (var j = 0u; j < VEC; j++) {
+      let xhat = (src[e + j] - mean) * rstd;
+      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      s1[j] += dxh;
+      s2[j] += dxh * xhat;
+    }
+  }
+  return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
+}
+
+// (sum grad * xhat, sum grad), each element normalised with its own group's statistics.
+fn sum_affine(k: u32, p: u32, lid: u32) -> vec2<f32> {
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    var mean = stats[3u * c.s];
+    var rstd = stats[3u * c.s + 1u];
+    for (var j = 0u; j < VEC; j++) {
+      if (params.stat_i != 0u && j > 0u) {
+        let st = 3u * (c.s + j * params.stat_i);
+        mean = stats[st];
+        rstd = stats[st + 1u];
+      }
+      let gv = grad[e + j];
+      s1[j] += gv * ((src[e + j] - mean) * rstd);
+      s2[j] += gv;
+    }
+  }
+  return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
+}
+
+// y = (x - mean) * rstd * w + b.
+fn apply_part(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) {
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    let sc0 = rstd * weight_at(c.a);
+    let sh0 = bias_at(c.a) - mean * sc0;
+    for (var j = 0u; j < VEC; j++) {
+      var sc = sc0;
+      var sh = sh0;
+      if (params.aff_i != 0u && j > 0u) {
+        let a = c.a + j * params.aff_i;
+        sc = rstd * weight_at(a);
+        sh = bias_at(a) - mean * sc;
+      }
+      dst[e + j] = src[e + j] * sc + sh;
+    }
+  }
+}
+
+// dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+fn bwd_part(k: u32, p: u32, lid: u32, m1: f32, m2: f32) {
+  let mean = stats[3u * k];
+  let rstd = stats[3u * k + 1u];
+  var c = cursor_start(k, p, lid);
+  for (; c.t < c.end; cursor_next(&c)) {
+    let e = c.e * VEC;
+    let w0 = weight_at(c.a);
+    for (var j = 0u; j < VEC; j++) {
+      let xhat = (src[e + j] - mean) * rstd;
+      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      dst[e + j] = rstd * (dxh - m1 - xhat * m2);
+    }
+  }
+}
+
+// Forward with statistics, one workgroup per group (parts == 1): mean, then biased variance
+// (two passes), then the output. Writes stats_out.
+@compute @workgroup_size(NT)
+fn fwd_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let k = workgroup_linear(wid, nwg);
+  if (k >= params.groups) { return; }
+  let lid = lid3.x;
+  let mean = reduce2(lid, vec2<f32>(sum_x(k, 0u, lid), 0.0)).x * params.inv_m;
+  let variance = reduce2(lid, vec2<f32>(sum_sq(k, 0u, lid, mean), 0.0)).x * params.inv_m;
+  let rstd = 1.0 / sqrt(variance + params.eps);
+  if (lid == 0u) {
+    stats_out[3u * k] = mean;
+    stats_out[3u * k + 1u] = rstd;
+    stats_out[3u * k + 2u] = variance;
+  }
+  apply_part(k, 0u, lid, mean, rstd);
+}
+
+// Output from precomputed statistics, one workgroup per (group, part).
+@compute @workgroup_size(NT)
+fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let id = workgroup_linear(wid, nwg);
+  if (id >= params.groups * params.parts) { return; }
+  let k = id / params.parts;
+  let p = id % params.parts;
+  apply_part(k, p, lid3.x, stats[3u * k], stats[3u * k + 1u]);
+}
+
+// Partial sums of one (group, part) into part[2 * (k * parts + p) + {0, 1}]:
+//   MODE 0: sum x            MODE 1: sum (x - mean)^2
+//   MODE 2: sum dxhat, sum dxhat * xhat   (dxhat = grad * w; backward of the normalisation)
+//   MODE 3: sum grad * xhat, sum grad     (weight / bias gradients; groups are affine indices and
+//           the statistics of element (k, o, i) are those of group
+//           (k / stat_div) * stat_k + o * stat_o + i * stat_i)
+@compute @workgroup_size(NT)
+fn reduce_part(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let id = workgroup_linear(wid, nwg);
+  if (id >= params.groups * params.parts) { return; }
+  let k = id / params.parts;
+  let p = id % params.parts;
+  let lid = lid3.x;
+  var acc = vec2<f32>(0.0);
+  if (MODE == 0u) {
+    acc.x = sum_x(k, p, lid);
+  } else if (MODE == 1u) {
+    acc.x = sum_sq(k, p, lid, stats[3u * k]);
+  } else if (MODE == 2u) {
+    acc = sum_bwd(k, p, lid, stats[3u * k], stats[3u * k + 1u]);
+  } else {
+    acc = sum_affine(k, p, lid);
+  }
+  let total = reduce2(lid, acc);
+  if (lid == 0u) {
+    part[2u * id] = total.x;
+    part[2u * id + 1u] = total.y;
+  }
+}
+
+// Combines the parts of each group: MODE 0 writes the mean, MODE 1 the variance and rstd.
+@compute @workgroup_size(WG)
+fn finalize_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = thread_index(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  var s = 0.0;
+  for (var p = 0u; p < params.parts; p++) {
+    s += part_in[2u * (k * params.parts + p)];
+  }
+  let v = s * params.inv_m;
+  if (MODE == 0u) {
+    stats_out[3u * k] = v;
+  } else {
+    stats_out[3u * k + 1u] = 1.0 / sqrt(v + params.eps);
+    stats_out[3u * k + 2u] = v;
+  }
+}
+
+// Combines the parts of each group: dst[2k + j] = scale * sum_p part[2 (k parts + p) + j].
+@compute @workgroup_size(WG)
+fn finalize_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = thread_index(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  var s = vec2<f32>(0.0);
+  for (var p = 0u; p < params.parts; p++) {
+    let o = 2u * (k * params.parts + p);
+    s += vec2<f32>(part_in[o], part_in[o + 1u]);
+  }
+  dst[2u * k] = s.x * params.scale;
+  dst[2u * k + 1u] = s.y * params.scale;
+}
+
+// Input gradient, one workgroup per group (parts == 1): both sums, then dx.
+@compute @workgroup_size(NT)
+fn bwd_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let k = workgroup_linear(wid, nwg);
+  if (k >= params.groups) { return; }
+  let lid = lid3.x;
+  let acc = sum_bwd(k, 0u, lid, stats[3u * k], stats[3u * k + 1u]);
+  let m = reduce2(lid, acc) * params.inv_m;
+  bwd_part(k, 0u, lid, m.x, m.y);
+}
+
+// Input gradient from precomputed means bstats[2k] = mean(dxhat), bstats[2k + 1] = mean(dxhat xhat).
+@compute @workgroup_size(NT)
+fn bwd_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let id = workgroup_linear(wid, nwg);
+  if (id >= params.groups * params.parts) { return; }
+  let k = id / params.parts;
+  let p = id % params.parts;
+  bwd_part(k, p, lid3.x, bstats[2u * k], bstats[2u * k + 1u]);
+}
+
+// Batch norm running statistics, in place:
+// running = (1 - momentum) * running + momentum * batch (variance unbiased by \`unbias\`).
+@compute @workgroup_size(WG)
+fn running_update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = thread_index(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  let mom = params.momentum;
+  run_mean[k] = (1.0 - mom) * run_mean[k] + mom * stats[3u * k];
+  run_var[k] = (1.0 - mom) * run_var[k] + mom * stats[3u * k + 2u] * params.unbias;
+}
+
+// dst[k] = 1 / sqrt(stats[k] + eps) (batch norm in eval mode, from the running variance).
+@compute @workgroup_size(WG)
+fn inv_std(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = thread_index(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  dst[k] = 1.0 / sqrt(stats[k] + params.eps);
+}
+
+// Contiguous groups (group norm; batch norm with N = 1): group k is the flat range
+// [k m, (k + 1) m), enumerated as outer channels of \`inner\` elements each. The TS side passes
+// inner and base_stride (= m) in units of vec4 (inner % 4 == 0, so a vec4 never straddles two
+// channels). One thread per group, no shared memory or barriers (both are slow on llvmpipe),
+// GT groups per workgroup. Long sums are two-level (chunks of GC vec4s). Per-thread loop trips:
+// about 3 m / 4 + 2 m / (4 GC) + outer (forward), 2 m / 4 + m / (4 GC) + 2 outer (backward).
+
+fn gn_thread(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
+  return workgroup_linear(wid, nwg) * GT + lid.x;
+}
+
+// Affine index of channel o of group k.
+fn gn_channel(k: u32, o: u32) -> u32 {
+  return (k % params.aff_mod) * params.aff_k + o * params.aff_o;
+}
+
+@compute @workgroup_size(GT)
+fn gn_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = gn_thread(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  let begin = k * params.base_stride;
+  let end = begin + params.base_stride;
+  // Two-level sums (chunks of GC vec4s) keep the rounding error of long serial sums small.
+  var acc = vec4<f32>(0.0);
+  for (var c0 = begin; c0 < end; c0 += GC) {
+    let ce = min(c0 + GC, end);
+    var pa = vec4<f32>(0.0);
+    for (var j = c0; j < ce; j++) {
+      pa += src4[j];
+    }
+    acc += pa;
+  }
+  let mean = ((acc.x + acc.y) + (acc.z + acc.w)) * params.inv_m;
+  var sq = vec4<f32>(0.0);
+  for (var c0 = begin; c0 < end; c0 += GC) {
+    let ce = min(c0 + GC, end);
+    var pa = vec4<f32>(0.0);
+    for (var j = c0; j < ce; j++) {
+      let d = src4[j] - mean;
+      pa += d * d;
+    }
+    sq += pa;
+  }
+  let variance = ((sq.x + sq.y) + (sq.z + sq.w)) * params.inv_m;
+  let rstd = 1.0 / sqrt(variance + params.eps);
+  stats_out[3u * k] = mean;
+  stats_out[3u * k + 1u] = rstd;
+  stats_out[3u * k + 2u] = variance;
+  var j = begin;
+  for (var o = 0u; o < params.outer; o++) {
+    let ch = gn_channel(k, o);
+    let sc = rstd * weight_at(ch);
+    let sh = bias_at(ch) - mean * sc;
+    let ce = j + params.inner;
+    for (; j < ce; j++) {
+      dst4[j] = src4[j] * sc + sh;
+    }
+  }
+}
+
+@compute @workgroup_size(GT)
+fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let k = gn_thread(wid, nwg, lid);
+  if (k >= params.groups) { return; }
+  let mean = stats[3u * k];
+  let rstd = stats[3u * k + 1u];
+  let begin = k * params.base_stride;
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var j = begin;
+  for (var o = 0u; o < params.outer; o++) {
+    let wv = weight_at(gn_channel(k, o));
+    let ce = j + params.inner;
+    while (j < ce) {
+      let pe = min(j + GC, ce);
+      var p1 = vec4<f32>(0.0);
+      var p2 = vec4<f32>(0.0);
+      for (; j < pe; j++) {
+        let dxh = grad4[j] * wv;
+        p1 += dxh;
+        p2 += dxh * ((src4[j] - mean) * rstd);
+      }
+      s1 += p1;
+      s2 += p2;
+    }
+  }
+  let m1 = ((s1.x + s1.y) + (s1.z + s1.w)) * params.inv_m;
+  let m2 = ((s2.x + s2.y) + (s2.z + s2.w)) * params.inv_m;
+  j = begin;
+  for (var o = 0u; o < params.outer; o++) {
+    let wv = weight_at(gn_channel(k, o));
+    let ce = j + params.inner;
+    for (; j < ce; j++) {
+      let xhat = (src4[j] - mean) * rstd;
+      dst4[j] = rstd * (grad4[j] * wv - m1 - xhat * m2);
+    }
+  }
+}
+
+// Weight / bias gradients (MODE 3 sums) when the inner elements are contiguous and a multiple of
+// 4 (inner, base_stride and outer_stride in vec4 units): thread (k, o) sums grad * xhat and grad
+// over the inner elements of outer index o of affine index k into part[2 (k outer + o) + {0, 1}];
+// finalize_sum then adds the outer partials in a fixed order. Per-thread loop trips: inner / 4.
+@compute @workgroup_size(GT)
+fn gn_affine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let id = gn_thread(wid, nwg, lid);
+  if (id >= params.groups * params.outer) { return; }
+  let k = id / params.outer;
+  let o = id % params.outer;
+  let st = 3u * ((k / params.stat_div) * params.stat_k + o * params.stat_o);
+  let mean = stats[st];
+  let rstd = stats[st + 1u];
+  let begin = k * params.base_stride + o * params.outer_stride;
+  let end = begin + params.inner;
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var c0 = begin; c0 < end; c0 += GC) {
+    let ce = min(c0 + GC, end);
+    var p1 = vec4<f32>(0.0);
+    var p2 = vec4<f32>(0.0);
+    for (var j = c0; j < ce; j++) {
+      let gv = grad4[j];
+      p1 += gv * ((src4[j] - mean) * rstd);
+      p2 += gv;
+    }
+    s1 += p1;
+    s2 += p2;
+  }
+  part[2u * id] = (s1.x + s1.y) + (s1.z + s1.w);
+  part[2u * id + 1u] = (s2.x + s2.y) + (s2.z + s2.w);
+}
+`,
+  },
+  optim: {
+    path: "shaders/optim.wgsl",
+    code: `// Optimizer kernels over packed parameter/gradient/state buffers: one dispatch updates every
+// parameter of a model.
+
+struct Params {
+  n: u32,
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  weight_decay: f32,
+  // 1 - beta1^t and sqrt(1 - beta2^t)
+  bias_correction1: f32,
+  bias_correction2_sqrt: f32,
+  max_norm: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> param: array<f32>;
+@group(0) @binding(2) var<storage, read> grad: array<f32>;
+@group(0) @binding(3) var<storage, read_write> exp_avg: array<f32>;
+@group(0) @binding(4) var<storage, read_write> exp_avg_sq: array<f32>;
+@group(0) @binding(5) var<storage, read> total_norm: array<f32>;
+@group(0) @binding(6) var<storage, read_write> grad_rw: array<f32>;
+
+// torch.optim.AdamW (amsgrad off), step for one element.
+@compute @workgroup_size(WG)
+fn adamw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let gi = grad[i];
+  let p = param[i] * (1.0 - params.lr * params.weight_decay);
+  let m = params.beta1 * exp_avg[i] + (1.0 - params.beta1) * gi;
+  let v = params.beta2 * exp_avg_sq[i] + (1.0 - params.beta2) * gi * gi;
+  exp_avg[i] = m;
+  exp_avg_sq[i] = v;
+  let denom = sqrt(v) / params.bias_correction2_sqrt + params.eps;
+  param[i] = p - (params.lr / params.bias_correction1) * m / denom;
+}
+
+// torch.nn.utils.clip_grad_norm_: grad *= min(1, max_norm / (total_norm + 1e-6)).
+@compute @workgroup_size(WG)
+fn clip_scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let coef = min(1.0, params.max_norm / (total_norm[0] + 1e-6));
+  grad_rw[i] = grad_rw[i] * coef;
+}
+`,
+  },
+  pack: {
+    path: "shaders/pack.wgsl",
+    code: `// Packing GEMM operands into texel buffers (engine/ops/pack.ts).
+//
+// A packed operand is [matrices][rows (+ 1 zero row)][c4] vec4s: each row holds \`cols\` values,
+// zero-padded to c4 * 4, and the optional extra row is all zero (conv kernels read it for
+// padding taps). The kernels write a storage buffer in that layout, which the engine then
+// copies into the texel buffer: on llvmpipe a textureStore costs as much as the rest of the
+// pack together, a buffer-to-texture copy is a memcpy.
+//
+// Element (q, r, c) of the source, with q = qo * mat_inner + qi and r = ro * row_inner + ri, is
+// src[qo * s_mat_outer + qi * s_mat_inner + ro * s_row_outer + ri * s_row_inner + c * s_col].
+// Two levels per index let one kernel pack NCHW activations (rows = (batch, position)) and
+// conv weights (matrices = (group, tap)) as well as strided matrices.
+
+struct Params {
+  mat_inner: u32,
+  rows: u32,
+  row_inner: u32,
+  rows_out: u32,
+  cols: u32,
+  c4: u32,
+  s_mat_outer: u32,
+  s_mat_inner: u32,
+  s_row_outer: u32,
+  s_row_inner: u32,
+  s_col: u32,
+  // threads: output texels (pack) or (matrix, row quad, c4) triples (pack4)
+  total: u32,
+  quads_out: u32,
+  // im2col: NCHW input [batch, cin, height, width], kernel k_h x k_w, output out_h x out_w
+  cin: u32,
+  height: u32,
+  width: u32,
+  out_h: u32,
+  out_w: u32,
+  k_h: u32,
+  k_w: u32,
+  stride_h: u32,
+  stride_w: u32,
+  pad_h: u32,
+  pad_w: u32,
+  dil_h: u32,
+  dil_w: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> dst: array<vec4<f32>>;
+
+// Offset of element (q, r, 0) of the source.
+fn row_base(q: u32, r: u32) -> u32 {
+  let qo = q / params.mat_inner;
+  let qi = q % params.mat_inner;
+  let ro = r / params.row_inner;
+  let ri = r % params.row_inner;
+  return qo * params.s_mat_outer + qi * params.s_mat_inner + ro * params.s_row_outer + ri * params.s_row_inner;
+}
+
+// One output texel per thread, any strides.
+@compute @workgroup_size(WG)
+fn pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let c4 = i % params.c4;
+  let r = (i / params.c4) % params.rows_out;
+  let q = i / (params.c4 * params.rows_out);
+  var v = vec4<f32>(0.0);
+  if (r < params.rows) {
+    let c = c4 * 4u;
+    let base = row_base(q, r) + c * params.s_col;
+    let last = params.cols - 1u - c; // columns c + j with j <= last exist
+    v.x = src[base];
+    if (last >= 1u) { v.y = src[base + params.s_col]; }
+    if (last >= 2u) { v.z = src[base + 2u * params.s_col]; }
+    if (last >= 3u) { v.w = src[base + 3u * params.s_col]; }
+  }
+  dst[i] = v;
+}
+
+// Four consecutive rows x one vec4 of columns per thread, for sources whose rows are contiguous
+// (s_row_inner = 1, row_inner a multiple of 4, every other stride a multiple of 4): four vec4
+// loads along the rows, transposed, give four output texels. Row quad rows / 4 is the zero row.
+@compute @workgroup_size(WG)
+fn pack4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let c4 = i % params.c4;
+  let quad = (i / params.c4) % params.quads_out;
+  let q = i / (params.c4 * params.quads_out);
+  let r = quad * 4u;
+  let out = (q * params.rows_out + r) * params.c4 + c4;
+  if (r >= params.rows) {
+    dst[out] = vec4<f32>(0.0);
+    return;
+  }
+  let c = c4 * 4u;
+  let base = (row_base(q, r) + c * params.s_col) / 4u;
+  let s = params.s_col / 4u;
+  let last = params.cols - 1u - c;
+  var m = mat4x4<f32>(src4[base], vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  if (last >= 1u) { m[1] = src4[base + s]; }
+  if (last >= 2u) { m[2] = src4[base + 2u * s]; }
+  if (last >= 3u) { m[3] = src4[base + 3u * s]; }
+  let t = transpose(m);
+  dst[out] = t[0];
+  dst[out + params.c4] = t[1];
+  dst[out + 2u * params.c4] = t[2];
+  dst[out + 3u * params.c4] = t[3];
+}
+
+// im2col for convolutions with few input channels (the 1-channel stem): row (b, oh, ow) holds
+// the input values under the kernel at that output position, K = (ci, kh, kw) contiguous
+// (zero for padding), so the GEMM's K is cin * kh * kw rather than kh * kw taps of one
+// zero-padded vec4 each. One thread per row (rows + 1 of them, the last writes the zero row)
+// walks K with counters: integer division is a per-lane loop on llvmpipe.
+@compute @workgroup_size(WG)
+fn im2col(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r = thread_index(wid, nwg, lid);
+  if (r > params.rows) {
+    return;
+  }
+  let out = r * params.c4;
+  if (r == params.rows) {
+    for (var t = 0u; t < params.c4; t++) {
+      dst[out + t] = vec4<f32>(0.0);
+    }
+    return;
+  }
+  let plane = params.out_h * params.out_w;
+  let b = r / plane;
+  let oh = (r % plane) / params.out_w;
+  let ow = r % params.out_w;
+  let h0 = i32(oh * params.stride_h) - i32(params.pad_h);
+  let w0 = i32(ow * params.stride_w) - i32(params.pad_w);
+  var v = vec4<f32>(0.0);
+  var j = 0u;
+  var t = 0u;
+  for (var ci = 0u; ci < params.cin; ci++) {
+    let channel = (b * params.cin + ci) * params.height;
+    for (var kh = 0u; kh < params.k_h; kh++) {
+      let ih = h0 + i32(kh * params.dil_h);
+      for (var kw = 0u; kw < params.k_w; kw++) {
+        let iw = w0 + i32(kw * params.dil_w);
+        var x = 0.0;
+        if (u32(ih) < params.height && u32(iw) < params.width) {
+          x = src[(channel + u32(ih)) * params.width + u32(iw)];
+        }
+        v[j] = x;
+        j++;
+        if (j == 4u) {
+          dst[out + t] = v;
+          t++;
+          j = 0u;
+          v = vec4<f32>(0.0);
+        }
+      }
+    }
+  }
+  if (j > 0u) {
+    dst[out + t] = v;
+  }
+}
+`,
+  },
+  pool: {
+    path: "shaders/pool.wgsl",
+    code: `// 2-D pooling over planes of [planes, h, w] (planes = N * C). Forward kernels run one thread per
+// output element; backward kernels are gathers with one thread per input element that loops over
+// the output windows containing it (deterministic, no atomics). Window loops are bounded by the
+// TS side (kh * kw <= 4096; larger windows are pooled separably along W, then H).
+
+struct Params {
+  n: u32,
+  h: u32,
+  w: u32,
+  oh: u32,
+  ow: u32,
+  kh: u32,
+  kw: u32,
+  sh: u32,
+  sw: u32,
+  ph: u32,
+  pw: u32,
+  include_pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<storage, read_write> arg_out: array<i32>;
+@group(0) @binding(4) var<storage, read> arg_in: array<i32>;
+@group(0) @binding(5) var<storage, read> grad: array<f32>;
+
+// Output rows [lo, hi] of a strided window (kernel k, stride s, padding p, n outputs) that
+// contain input row i; empty when lo > hi.
+fn covering(i: u32, k: u32, s: u32, p: u32, n: u32) -> vec2<i32> {
+  let ip = i + p;
+  var lo = 0u;
+  if (ip >= k) {
+    lo = (ip - k) / s + 1u;
+  }
+  let hi = min(i32(ip / s), i32(n) - 1);
+  return vec2<i32>(i32(lo), hi);
+}
+
+// Max pooling with padding treated as -inf; argmax = iy * w + ix within the plane (torch's index).
+@compute @workgroup_size(WG)
+fn max_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.n) { return; }
+  let plane = t / (params.oh * params.ow);
+  let r = t % (params.oh * params.ow);
+  let hs = i32((r / params.ow) * params.sh) - i32(params.ph);
+  let ws = i32((r % params.ow) * params.sw) - i32(params.pw);
+  let he = min(hs + i32(params.kh), i32(params.h));
+  let we = min(ws + i32(params.kw), i32(params.w));
+  let h0 = max(hs, 0);
+  let w0 = max(ws, 0);
+  let base = plane * params.h * params.w;
+  var best = bitcast<f32>(0xff800000u);
+  var arg = h0 * i32(params.w) + w0;
+  for (var iy = h0; iy < he; iy++) {
+    for (var ix = w0; ix < we; ix++) {
+      let idx = iy * i32(params.w) + ix;
+      let v = src[base + u32(idx)];
+      // NaN wins like in torch (tested on the bits: compilers may fold v != v away).
+      if (v > best || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u) {
+        best = v;
+        arg = idx;
+      }
+    }
+  }
+  dst[t] = best;
+  arg_out[t] = arg;
+}
+
+// dx[i] = sum of g over the windows whose argmax is i.
+@compute @workgroup_size(WG)
+fn max_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.n) { return; }
+  let plane = t / (params.h * params.w);
+  let r = t % (params.h * params.w);
+  let iy = r / params.w;
+  let ix = r % params.w;
+  let ry = covering(iy, params.kh, params.sh, params.ph, params.oh);
+  let rx = covering(ix, params.kw, params.sw, params.pw, params.ow);
+  let obase = plane * params.oh * params.ow;
+  let me = i32(r);
+  var acc = 0.0;
+  for (var oy = ry.x; oy <= ry.y; oy++) {
+    for (var ox = rx.x; ox <= rx.y; ox++) {
+      let o = obase + u32(oy) * params.ow + u32(ox);
+      if (arg_in[o] == me) {
+        acc += grad[o];
+      }
+    }
+  }
+  dst[t] = acc;
+}
+
+// Divisor of output window (oy, ox) of avg pooling, as torch computes it (ceil_mode false).
+fn avg_divisor(oy: u32, ox: u32) -> f32 {
+  let hs = i32(oy * params.sh) - i32(params.ph);
+  let ws = i32(ox * params.sw) - i32(params.pw);
+  let he = min(hs + i32(params.kh), i32(params.h + params.ph));
+  let we = min(ws + i32(params.kw), i32(params.w + params.pw));
+  if (params.include_pad != 0u) {
+    return f32((he - hs) * (we - ws));
+  }
+  let cnt = (min(he, i32(params.h)) - max(hs, 0)) * (min(we, i32(params.w)) - max(ws, 0));
+  return f32(max(cnt, 1));
+}
+
+@compute @workgroup_size(WG)
+fn avg_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.n) { return; }
+  let plane = t / (params.oh * params.ow);
+  let r = t % (params.oh * params.ow);
+  let oy = r / params.ow;
+  let ox = r % params.ow;
+  let hs = i32(oy * params.sh) - i32(params.ph);
+  let ws = i32(ox * params.sw) - i32(params.pw);
+  let he = min(hs + i32(params.kh), i32(params.h));
+  let we = min(ws + i32(params.kw), i32(params.w));
+  let base = plane * params.h * params.w;
+  var acc = 0.0;
+  for (var iy = max(hs, 0); iy < he; iy++) {
+    for (var ix = max(ws, 0); ix < we; ix++) {
+      acc += src[base + u32(iy) * params.w + u32(ix)];
+    }
+  }
+  dst[t] = acc / avg_divisor(oy, ox);
+}
+
+@compute @workgroup_size(WG)
+fn avg_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.n) { return; }
+  let plane = t / (params.h * params.w);
+  let r = t % (params.h * params.w);
+  let ry = covering(r / params.w, params.kh, params.sh, params.ph, params.oh);
+  let rx = covering(r % params.w, params.kw, params.sw, params.pw, params.ow);
+  let obase = plane * params.oh * params.ow;
+  var acc = 0.0;
+  for (var oy = ry.x; oy <= ry.y; oy++) {
+    for (var ox = rx.x; ox <= rx.y; ox++) {
+      let o = obase + u32(oy) * params.ow + u32(ox);
+      acc += grad[o] / avg_divisor(u32(oy), u32(ox));
+    }
+  }
+  dst[t] = acc;
+}
+
+// Adaptive windows: start = floor(i * in / out), end = ceil((i + 1) * in / out).
+fn adaptive_start(i: u32, n_in: u32, n_out: u32) -> u32 {
+  return (i * n_in) / n_out;
+}
+
+fn adaptive_end(i: u32, n_in: u32, n_out: u32) -> u32 {
+  return ((i + 1u) * n_in + n_out - 1u) / n_out;
+}
+
+@compute @workgroup_size(WG)
+fn adaptive_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.n) { return; }
+  let plane = t / (params.oh * params.ow);
+  let r = t % (params.oh * params.ow);
+  let oy = r / params.ow;
+  let ox = r % params.ow;
+  let hs = adaptive_start(oy, params.h, params.oh);
+  let he = adaptive_end(oy, params.h, params.oh);
+  let ws = adaptive_start(ox, params.w, params.ow);
+  let we = adaptive_end(ox, params.w, params.ow);
+  let base = plane * params.h * params.w;
+  var acc = 0.0;
+  for (var iy = hs; iy < he; iy++) {
+    for (var ix = ws; ix < we; ix++) {
+      acc += src[base + iy * params.w + ix];
+    }
+  }
+  dst[t] = acc / f32((he - hs) * (we - ws));
+}
+
+@compute @workgroup_size(WG)
+fn adaptive_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.n) { return; }
+  let plane = t / (params.h * params.w);
+  let r = t % (params.h * params.w);
+  let iy = r / params.w;
+  let ix = r % params.w;
+  // Windows containing iy: oy in [floor(iy * oh / h), ceil((iy + 1) * oh / h) - 1].
+  let oy0 = (iy * params.oh) / params.h;
+  let oy1 = min(((iy + 1u) * params.oh + params.h - 1u) / params.h, params.oh);
+  let ox0 = (ix * params.ow) / params.w;
+  let ox1 = min(((ix + 1u) * params.ow + params.w - 1u) / params.w, params.ow);
+  let obase = plane * params.oh * params.ow;
+  var acc = 0.0;
+  for (var oy = oy0; oy < oy1; oy++) {
+    let hs = adaptive_start(oy, params.h, params.oh);
+    let he = adaptive_end(oy, params.h, params.oh);
+    for (var ox = ox0; ox < ox1; ox++) {
+      let ws = adaptive_start(ox, params.w, params.ow);
+      let we = adaptive_end(ox, params.w, params.ow);
+      if (iy >= hs && iy < he && ix >= ws && ix < we) {
+        acc += grad[obase + oy * params.ow + ox] / f32((he - hs) * (we - ws));
+      }
+    }
+  }
+  dst[t] = acc;
+}
+`,
+  },
+  random: {
+    path: "shaders/random.wgsl",
+    code: `// Random fills and dropout, all from Philox keyed by (seed, stream) and indexed by element.
+
+struct Params {
+  n: u32,
+  seed: u32,
+  stream: u32,
+  // dropout: keep probability's threshold and the 1 / (1 - p) scale
+  p: f32,
+  inv_keep: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+
+fn bits(i: u32) -> vec4<u32> {
+  return philox4x32(vec4<u32>(i, 0u, params.stream, 0u), vec2<u32>(params.seed, 0x243F6A88u));
+}
+
+@compute @workgroup_size(WG)
+fn fill_uniform(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = u32_to_unit(bits(i).x);
+}
+
+@compute @workgroup_size(WG)
+fn fill_normal(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let r = bits(i);
+  // Box-Muller; 1 - u keeps the log argument in (0, 1].
+  let u1 = 1.0 - u32_to_unit(r.x);
+  let u2 = u32_to_unit(r.y);
+  dst[i] = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+// dst = src * keep / (1 - p); the mask is recomputed from the seed in the backward pass.
+@compute @workgroup_size(WG)
+fn dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let keep = u32_to_unit(bits(i).x) >= params.p;
+  dst[i] = select(0.0, src[i] * params.inv_keep, keep);
+}
+`,
+  },
+  reduce: {
+    path: "shaders/reduce.wgsl",
+    code: `// Row sums: src is [rows, len]; thread (r, c) sums elements [c*CHUNK, (c+1)*CHUNK) of row r
+// into dst[r * chunks + c], times \`scale\`. Long rows take several passes (chunks -> 1), which
+// keeps every loop short (llvmpipe stops loops after 65535 iterations) and the order fixed.
+
+struct Params {
+  rows: u32,
+  len: u32,
+  chunks: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+@compute @workgroup_size(WG)
+fn sum_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = thread_index(wid, nwg, lid);
+  if (t >= params.rows * params.chunks) { return; }
+  let r = t / params.chunks;
+  let c = t % params.chunks;
+  let begin = c * CHUNK;
+  let end = min(begin + CHUNK, params.len);
+  let base = r * params.len;
+  // Four partial sums: shorter dependency chains and slightly better rounding.
+  var s = vec4<f32>(0.0);
+  var j = begin;
+  for (; j + 4u <= end; j += 4u) {
+    s += vec4<f32>(src[base + j], src[base + j + 1u], src[base + j + 2u], src[base + j + 3u]);
+  }
+  for (; j < end; j++) {
+    s.x += src[base + j];
+  }
+  dst[t] = (s.x + s.y + s.z + s.w) * params.scale;
+}
+`,
+  },
+  spectral: {
+    path: "shaders/spectral.wgsl",
+    code: `// Spectral normalisation of a weight viewed as a matrix W [h, w] (PyTorch semantics, dim 0).
+// One workgroup does the whole power iteration: the vectors are short (h, w <= a few thousand)
+// and every step needs the previous one's full result, so the sync points are workgroup barriers.
+
+struct Params {
+  h: u32,
+  w: u32,
+  eps: f32,
+  // 1: do one power iteration first (training), 0: use u and v as stored (eval)
+  iterate: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+// The layer's buffers, updated in place when iterating.
+@group(0) @binding(2) var<storage, read_write> u_buf: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v_buf: array<f32>;
+// The u, v and sigma this forward used (saved for backward): [h + w + 1] = u, v, sigma.
+@group(0) @binding(4) var<storage, read_write> used: array<f32>;
+@group(0) @binding(5) var<storage, read> grad: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(7) var<storage, read> saved: array<f32>;
+@group(0) @binding(8) var<storage, read> gw_dot: array<f32>;
+
+const NT: u32 = 256u;
+var<workgroup> partial: array<f32, NT>;
+
+fn workgroup_sum(value: f32, lid: u32) -> f32 {
+  partial[lid] = value;
+  workgroupBarrier();
+  for (var stride = NT / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  workgroupBarrier();
+  return total;
+}
+
+// used[h..h+w) = v, used[0..h) = u, used[h+w] = sigma = u . (W v).
+@compute @workgroup_size(NT)
+fn power_iteration(@builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  let h = params.h;
+  let w = params.w;
+  if (params.iterate == 1u) {
+    // v = normalize(W^T u)
+    var sq = 0.0;
+    for (var j = lid; j < w; j += NT) {
+      var acc = 0.0;
+      for (var i = 0u; i < h; i++) { acc += weight[i * w + j] * u_buf[i]; }
+      used[h + j] = acc;
+      sq += acc * acc;
+    }
+    let v_norm = max(sqrt(workgroup_sum(sq, lid)), params.eps);
+    storageBarrier();
+    for (var j = lid; j < w; j += NT) {
+      let vj = used[h + j] / v_norm;
+      used[h + j] = vj;
+      v_buf[j] = vj;
+    }
+    storageBarrier();
+    workgroupBarrier();
+    // u = normalize(W v)
+    sq = 0.0;
+    for (var i = lid; i < h; i += NT) {
+      var acc = 0.0;
+      for (var j = 0u; j < w; j++) { acc += weight[i * w + j] * used[h + j]; }
+      used[i] = acc;
+      sq += acc * acc;
+    }
+    let u_norm = max(sqrt(workgroup_sum(sq, lid)), params.eps);
+    storageBarrier();
+    for (var i = lid; i < h; i += NT) {
+      let ui = used[i] / u_norm;
+      used[i] = ui;
+      u_buf[i] = ui;
+    }
+  } else {
+    for (var i = lid; i < h; i += NT) { used[i] = u_buf[i]; }
+    for (var j = lid; j < w; j += NT) { used[h + j] = v_buf[j]; }
+  }
+  storageBarrier();
+  workgroupBarrier();
+  // sigma = u . (W v)
+  var dot = 0.0;
+  for (var i = lid; i < h; i += NT) {
+    var acc = 0.0;
+    for (var j = 0u; j < w; j++) { acc += weight[i * w + j] * used[h + j]; }
+    dot += used[i] * acc;
+  }
+  let sigma = workgroup_sum(dot, lid);
+  if (lid == 0u) { used[h + w] = sigma; }
+}
+
+// dst = weight / sigma
+@compute @workgroup_size(WG)
+fn divide(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.h * params.w) { return; }
+  dst[i] = weight[i] / saved[params.h + params.w];
+}
+
+// dW = g / sigma - (sum(g * W) / sigma^2) * u v^T, with sum(g * W) precomputed in gw_dot[0].
+@compute @workgroup_size(WG)
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let idx = thread_index(wid, nwg, lid);
+  let h = params.h;
+  let w = params.w;
+  if (idx >= h * w) { return; }
+  let sigma = saved[h + w];
+  let i = idx / w;
+  let j = idx - i * w;
+  dst[idx] = grad[idx] / sigma - gw_dot[0] / (sigma * sigma) * saved[i] * saved[h + j];
+}
+`,
+  },
+};
