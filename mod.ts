@@ -64,4 +64,17 @@ export {
   writeNpy,
   writeNpz,
 } from "./conditioner/npy.ts";
-export { RUN_FILES, saveModel } from "./conditioner/checkpoint.ts";
+export {
+  assertFinite,
+  NonFiniteError,
+  RUN_FILES,
+  type RunState,
+  saveModel,
+} from "./conditioner/checkpoint.ts";
+export {
+  datasetFingerprint,
+  recoverRunFolder,
+  RUN_INFO_FILE,
+  RunFolder,
+  type RunInfo,
+} from "./conditioner/run_folder.ts";

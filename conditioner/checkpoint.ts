@@ -43,13 +43,15 @@ export interface RunState {
   lrScale: number;
   /** Recoveries from non-finite epochs so far. */
   recoveries: number;
-  /** Best validation loss so far and its epoch (null before the first validation). */
+  /** Best validation loss so far (null before the first validation). */
   bestVal: number | null;
+  /** 0-based epoch of {@link bestVal} (null before the first validation). */
   bestEpoch: number | null;
   /** Training objective ("original" or "enhanced:<preset>"). */
   objective: string;
-  /** Model shape, checked on resume. */
+  /** The model's channel list, checked on resume. */
   filters: number[];
+  /** The model's input size, checked on resume. */
   imageSize: number;
   /** Every epoch's record up to {@link epoch}. */
   history: EpochRecord[];
