@@ -538,7 +538,7 @@ Deno.test("config: the console table is aligned and shows sources", () => {
     assert.equal(line.slice(valueColumn, sourceColumn).trim(), value, setting);
     assert.equal(line.slice(sourceColumn), source, setting);
   }
-  assert.equal(lines.length, 1 + 31);
+  assert.equal(lines.length, 1 + 32); // header + one row per setting
 
   const reference = fixture("simulgen_reference.txt");
   const off = resolveConfig({ file: reference, overrides: { enhanced: false } });
