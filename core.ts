@@ -176,17 +176,15 @@ export {
 // Conditioner: training objectives and losses.
 export {
   type BatchTensors,
+  type LoggedPart,
+  METRIC_TAG,
   type Objective,
   type ObjectiveLosses,
-  ORIGINAL_TENSORBOARD,
+  ORIGINAL_PARTS,
   originalObjective,
   simulgenLoss,
-  type TensorBoardTags,
 } from "./conditioner/objective.ts";
-export {
-  ENHANCED_TENSORBOARD,
-  EnhancedObjective,
-} from "./conditioner/losses/enhanced_objective.ts";
+export { ENHANCED_PARTS, EnhancedObjective } from "./conditioner/losses/enhanced_objective.ts";
 export { PerceptualFeatureNets, type PerceptualLoss } from "./conditioner/losses/perceptual.ts";
 export { consistencyLoss } from "./conditioner/losses/consistency.ts";
 export { multiscaleLoss } from "./conditioner/losses/multiscale.ts";

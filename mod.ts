@@ -36,6 +36,7 @@ export {
   train,
   TrainingError,
   type TrainOptions,
+  type TrainProgress,
   type TrainResult,
 } from "./conditioner/train.ts";
 export { predictFolder, type PredictOptions, type PredictResult } from "./conditioner/predict.ts";

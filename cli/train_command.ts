@@ -20,6 +20,7 @@ import { loadDataset } from "../conditioner/data.ts";
 import { RUN_FILES } from "../conditioner/checkpoint.ts";
 import { readRunInfo, recoverRunFolder } from "../conditioner/run_folder.ts";
 import { runTraining } from "../conditioner/run.ts";
+import { EpochBar } from "./progress.ts";
 import { addSettingOptions, settingOverrides } from "./settings_options.ts";
 
 /** The bundled demo: data folder and its condition file, relative to the repository. */
@@ -192,13 +193,7 @@ async function train(
     );
   };
   Deno.addSignalListener("SIGINT", onSigint);
-  const bar = interactive
-    ? new cliProgress.SingleBar({
-      format: "  epoch |{bar}| {value}/{total} batches",
-      clearOnComplete: true,
-      hideCursor: true,
-    }, cliProgress.Presets.shades_classic)
-    : null;
+  const bar = interactive ? new EpochBar() : null;
   try {
     const result = await runTraining({
       engine,
@@ -210,22 +205,20 @@ async function train(
       source: { data: plan.data, condition: plan.condition },
       plot: flags.plot ?? true,
       shouldStop: () => stopRequested,
-      onBatch: bar
-        ? (done, total) => {
-          if (done === 1) bar.start(total, 0);
-          bar.update(done);
-          if (done === total) bar.stop();
-        }
-        : undefined,
+      log: (line) => {
+        bar?.stop(); // the epoch line replaces the bar; the next batch draws it again
+        console.log(line);
+      },
+      onProgress: bar ? (p) => bar.update(p) : undefined,
     });
     bar?.stop();
     result.model.dispose();
     const best = result.bestVal === null
       ? "none"
-      : `${result.bestVal.toFixed(5)} (epoch ${result.bestEpoch! + 1})`;
+      : `${result.bestVal.toFixed(5)} (epoch ${result.bestEpoch})`;
     const saved = result.history.length > 0;
     console.log(
-      `Done (${result.stopReason}). Best validation loss: ${best}. ` +
+      `Done (${result.stopReason}). Best validation metric 10*MSE(y1)+MSE(y2): ${best}. ` +
         (saved ? `Outputs in ${result.runDir}` : "Nothing was saved."),
     );
     if (result.stopReason === "interrupted") {

@@ -33,7 +33,7 @@ const CHECKPOINT_FORMAT = "webgpu-conditioner-checkpoint";
 
 /** What a resumable checkpoint records besides tensors. */
 export interface RunState {
-  /** Last completed epoch (0-based). */
+  /** Epochs completed: the number of the last one (epochs count from 1; 0 before the first). */
   epoch: number;
   /** Optimizer steps taken. */
   optimizerSteps: number;
@@ -43,9 +43,9 @@ export interface RunState {
   lrScale: number;
   /** Recoveries from non-finite epochs so far. */
   recoveries: number;
-  /** Best validation loss so far (null before the first validation). */
+  /** Best validation metric 10 * MSE(y1) + MSE(y2) so far (null before the first validation). */
   bestVal: number | null;
-  /** 0-based epoch of {@link bestVal} (null before the first validation). */
+  /** The epoch of {@link bestVal} (null before the first validation). */
   bestEpoch: number | null;
   /** Training objective ("original" or "enhanced:<preset>"). */
   objective: string;
@@ -94,8 +94,8 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const modelState = await readTensors(model.stateDict());
   const opt = await optimizer.stateDict();
-  assertFinite(modelState, `epoch ${state.epoch + 1}: the model`);
-  assertFinite(opt.tensors, `epoch ${state.epoch + 1}: the optimizer state`);
+  assertFinite(modelState, `epoch ${state.epoch}: the model`);
+  assertFinite(opt.tensors, `epoch ${state.epoch}: the optimizer state`);
   const tensors = new Map<string, HostTensor>();
   for (const [k, t] of modelState) tensors.set(`model.${k}`, t);
   for (const [k, t] of opt.tensors) tensors.set(`optim.${k}`, t);
@@ -116,11 +116,11 @@ export async function writeDerived(
   state: RunState,
   modelState: Map<string, HostTensor>,
 ): Promise<void> {
-  const meta = { format: "pt", epoch: String(state.epoch + 1) };
+  const meta = { format: "pt", epoch: String(state.epoch) };
   if (state.bestEpoch === state.epoch && state.bestVal !== null) {
     await writeFileAtomic(
       join(dir, RUN_FILES.best),
-      serializeSafetensors(modelState, { ...meta, val_loss: String(state.bestVal) }),
+      serializeSafetensors(modelState, { ...meta, val_metric: String(state.bestVal) }),
     );
   }
   await writeFileAtomic(join(dir, RUN_FILES.last), serializeSafetensors(modelState, meta));
@@ -202,7 +202,7 @@ export function parseRunState(json: string, path: string): RunState {
   field("optimizerSteps", count, "a non-negative integer");
   field("lr", num, "a number");
   field("bestVal", orNull(num), "a number or null");
-  field("bestEpoch", orNull(count), "an epoch or null");
+  field("bestEpoch", orNull((v) => count(v) && (v as number) >= 1), "an epoch (from 1) or null");
   field("objective", (v) => typeof v === "string", "a string");
   field("filters", (v) => Array.isArray(v) && v.length > 0 && v.every(count), "a list of integers");
   field("imageSize", count, "a positive integer");

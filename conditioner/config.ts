@@ -70,6 +70,11 @@ export interface ConditionerConfig {
    * after every validation, the first epoch and the last.
    */
   checkpointEvery: number;
+  /**
+   * Ours: stop when the validation metric has not improved for this many validations, keeping
+   * the best model (`patience`, default 0: off, as in SimulGen-VAE).
+   */
+  patience: number;
   /** Ours: global gradient-norm clip (`grad_clip`, default 10). */
   gradClip: number;
   /** Ours: epochs of linear LR warm-up from 0.01x (`warmup_epochs`, default 100). */
@@ -148,6 +153,7 @@ export function defaultConfig(): ConditionerConfig {
     valFraction: 0.2,
     valEvery: 10,
     checkpointEvery: 1,
+    patience: 0,
     gradClip: 10,
     warmupEpochs: 100,
     etaMin: 1e-8,
@@ -430,7 +436,12 @@ export function formatResolvedConfig(resolved: ResolvedConfig): string {
 }
 
 /** Settings a resumed run may change: how long it trains, its learning rate, checkpointing. */
-export const RESUME_CHANGEABLE: readonly SettingName[] = ["nEpoch", "lr", "checkpointEvery"];
+export const RESUME_CHANGEABLE: readonly SettingName[] = [
+  "nEpoch",
+  "lr",
+  "checkpointEvery",
+  "patience",
+];
 
 /** The settings whose values differ between two configurations, in key-table order. */
 export function changedSettings(a: ConditionerConfig, b: ConditionerConfig): SettingName[] {

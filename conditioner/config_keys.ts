@@ -273,6 +273,13 @@ export const CONDITIONER_KEYS: readonly KeySpec[] = [
     refine: atLeast(1),
   },
   {
+    key: "patience",
+    field: "patience",
+    kind: "int",
+    doc: "stop after N validations without improvement; 0 = off (ours)",
+    refine: atLeast(0),
+  },
+  {
     key: "grad_clip",
     field: "gradClip",
     kind: "float",

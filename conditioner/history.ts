@@ -1,16 +1,22 @@
 /** Per-epoch records of a run: kept in the resumable checkpoint and exported as history.json. */
 
-/** One epoch's record (losses are averages over the epoch's batches or validation samples). */
+/**
+ * One epoch's record (losses are averages over the epoch's batches or validation samples).
+ * Epochs are numbered from 1 here as everywhere: console, TensorBoard steps, checkpoints, files.
+ */
 export interface EpochRecord {
-  /** 0-based epoch index. */
+  /** Epoch number, from 1. */
   epoch: number;
   /** Learning rate used in this epoch. */
   lr: number;
-  /** Training loss parts, in the objective's order (first is the total). */
-  train: number[];
-  /** Validation parts, when validated this epoch. */
-  val?: number[];
-  /** Validation 10 * MSE(y1) + MSE(y2), the recipe-independent metric. */
+  /** Training loss parts by name (the objective's parts; `total` is the loss minimised). */
+  train: Record<string, number>;
+  /** Validation parts by name, when validated this epoch. */
+  val?: Record<string, number>;
+  /**
+   * Validation 10 * MSE(y1) + MSE(y2): the metric every recipe is compared on and the best
+   * model is chosen by.
+   */
   valMetric?: number;
   /** Global gradient norm averaged over the epoch's steps (before clipping). */
   gradNorm: number;
@@ -20,7 +26,9 @@ export interface EpochRecord {
   objective: string;
 }
 
-const isNumberList = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "number");
+const isNumberRecord = (v: unknown) =>
+  v !== null && typeof v === "object" && !Array.isArray(v) &&
+  Object.values(v).every((x) => typeof x === "number") && "total" in v;
 
 /**
  * Checks a parsed history (an array of {@link EpochRecord}); errors name `source` and the
@@ -33,10 +41,10 @@ export function checkHistory(value: unknown, source: string): EpochRecord[] {
       throw new Error(`${source}: history[${i}].${field} is missing or invalid`);
     };
     if (r === null || typeof r !== "object") bad("(record)");
-    if (!Number.isInteger(r.epoch)) bad("epoch");
+    if (!Number.isInteger(r.epoch) || r.epoch < 1) bad("epoch");
     if (typeof r.lr !== "number") bad("lr");
-    if (!isNumberList(r.train)) bad("train");
-    if (r.val !== undefined && !isNumberList(r.val)) bad("val");
+    if (!isNumberRecord(r.train)) bad("train");
+    if (r.val !== undefined && !isNumberRecord(r.val)) bad("val");
     if (typeof r.objective !== "string") bad("objective");
   });
   return value as EpochRecord[];

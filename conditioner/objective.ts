@@ -26,28 +26,37 @@ export interface ObjectiveLosses {
 }
 
 /**
- * TensorBoard folder and tags of an objective (SimulGen-VAE's names differ between its two
- * recipes). Tag i names part i; parts past the end of a list are not logged.
+ * One logged part of an objective and everywhere it goes: history.json, the console, TensorBoard
+ * and the enhanced metrics file. An objective's first part is its total.
  */
-export interface TensorBoardTags {
-  /** Log folder name inside the run folder. */
-  dir: string;
-  /** Tags of the first training parts, e.g. "LatentConditioner Loss/train". */
-  train: string[];
-  /** Tags of the first validation parts. */
-  val: string[];
-  /** Tag of the learning rate. */
-  lr: string;
+export interface LoggedPart {
+  /** Key in history.json's `train` / `val` objects and label on the console. */
+  readonly name: string;
+  /** TensorBoard tag of the training value (not logged when absent). */
+  readonly trainTag?: string;
+  /** TensorBoard tag of the validation value (not logged when absent). */
+  readonly valTag?: string;
+  /** Key of the per-epoch array in enhanced_training_metrics.npz (not written when absent). */
+  readonly npz?: string;
+  /** Shown on the epoch line after the total. */
+  readonly console?: boolean;
+  /** A term of the total as it enters it (weighted), shown with its share of the total. */
+  readonly component?: boolean;
 }
+
+/** TensorBoard tag of the validation metric 10 * MSE(y1) + MSE(y2), the same for every recipe. */
+export const METRIC_TAG = "Validation/metric";
 
 /** A loss recipe for training and validation. */
 export interface Objective {
   /** "original", or "enhanced:<preset>". */
   readonly name: string;
-  /** Names of the logged parts. */
-  readonly parts: readonly string[];
-  /** Where and under which tags the parts go in TensorBoard. */
-  readonly tensorboard: TensorBoardTags;
+  /** The logged parts, total first ({@link LoggedPart}). */
+  readonly parts: readonly LoggedPart[];
+  /** TensorBoard log folder inside the run folder. */
+  readonly tensorboardDir: string;
+  /** TensorBoard tag of the learning rate. */
+  readonly lrTag: string;
   /**
    * Training loss for an augmented batch; `clean` is the same batch before augmentation (used by
    * consistency regularisation).
@@ -68,27 +77,33 @@ export function simulgenLoss(out: ConditionerOutput, batch: BatchTensors): Objec
   return { total, parts: [total, l1, l2], metric: total };
 }
 
-/** SimulGen-VAE's TensorBoard layout for the original recipe (SPEC section 4). */
-export const ORIGINAL_TENSORBOARD: TensorBoardTags = {
-  dir: "LatentConditionerRuns",
-  train: [
-    "LatentConditioner Loss/train",
-    "LatentConditioner Loss/train_y1",
-    "LatentConditioner Loss/train_y2",
-  ],
-  val: [
-    "LatentConditioner Loss/val",
-    "LatentConditioner Loss/val_y1",
-    "LatentConditioner Loss/val_y2",
-  ],
-  lr: "Learning Rate",
-};
+/** The original recipe's parts and SimulGen-VAE's TensorBoard tags for them (SPEC section 4). */
+export const ORIGINAL_PARTS: readonly LoggedPart[] = [
+  {
+    name: "total",
+    trainTag: "LatentConditioner Loss/train",
+    valTag: "LatentConditioner Loss/val",
+  },
+  {
+    name: "y1",
+    trainTag: "LatentConditioner Loss/train_y1",
+    valTag: "LatentConditioner Loss/val_y1",
+    console: true,
+  },
+  {
+    name: "y2",
+    trainTag: "LatentConditioner Loss/train_y2",
+    valTag: "LatentConditioner Loss/val_y2",
+    console: true,
+  },
+];
 
 /** SimulGen-VAE's original recipe. */
 export const originalObjective: Objective = {
   name: "original",
-  parts: ["total", "y1", "y2"],
-  tensorboard: ORIGINAL_TENSORBOARD,
+  parts: ORIGINAL_PARTS,
+  tensorboardDir: "LatentConditionerRuns",
+  lrTag: "Learning Rate",
   train: (model, batch) => simulgenLoss(model.forward(batch.x), batch),
   validate: (model, batch) => simulgenLoss(model.forward(batch.x), batch),
 };

@@ -25,7 +25,13 @@ import {
   type RunInfo,
   writeRunInfo,
 } from "./run_folder.ts";
-import { type EpochRecord, train, TrainingError, type TrainResult } from "./train.ts";
+import {
+  type EpochRecord,
+  train,
+  TrainingError,
+  type TrainProgress,
+  type TrainResult,
+} from "./train.ts";
 
 /** File of per-epoch enhanced-training metrics (numpy-readable). */
 export const METRICS_FILE = "enhanced_training_metrics.npz";
@@ -57,7 +63,7 @@ export interface RunOptions {
   /** Console lines (default: console.log). */
   log?: (line: string) => void;
   /** Progress within an epoch: (batches done, batches). */
-  onBatch?: (done: number, total: number) => void;
+  onProgress?: (progress: TrainProgress) => void;
   /** Checked between steps; when it returns true the run stops at its last checkpoint. */
   shouldStop?: () => boolean;
   /** Replaces the enhanced objective (tests inject failures with it). */
@@ -66,27 +72,8 @@ export interface RunOptions {
 
 /** What a run did, including a fallback from the enhanced to the original recipe. */
 export interface RunResult extends TrainResult {
-  /** Epoch (0-based) from which the original recipe took over, and why. */
+  /** Epoch (from 1) from which the original recipe took over, and why. */
   fallback?: { epoch: number; reason: string };
-}
-
-/** Weighted terms of an enhanced epoch and their shares of the total, as one console line. */
-export function componentBreakdown(
-  record: EpochRecord,
-  parts: readonly string[],
-  perceptualWeight: number,
-): string | null {
-  const at = (name: string) => record.train[parts.indexOf(name)];
-  if (!["multiscale", "perceptual", "consistency"].every((p) => parts.includes(p))) return null;
-  const total = record.train[0];
-  const terms: [string, number][] = [
-    ["multiscale", at("multiscale")],
-    [`perceptual x${perceptualWeight}`, at("perceptual") * perceptualWeight],
-    ["consistency", at("consistency")],
-  ];
-  const share = (v: number) => (total > 0 ? `${((100 * v) / total).toFixed(1)}%` : "-");
-  return "  components: " +
-    terms.map(([n, v]) => `${n} ${v.toExponential(3)} (${share(v)})`).join(" | ");
 }
 
 /** Per-epoch arrays of an enhanced run, written as enhanced_training_metrics.npz. */
@@ -98,25 +85,20 @@ export function metricsArrays(
     shape: [history.length],
     data: Float32Array.from(history, f),
   });
+  const enhanced = (h: EpochRecord) => h.objective.startsWith("enhanced");
   const out: Record<string, { shape: number[]; data: Float32Array }> = {
-    epochs: arr((h) => h.epoch + 1),
-    epoch_losses: arr((h) => h.train[0]),
-    validation_losses: arr((h) => h.val?.[0] ?? NaN),
+    epochs: arr((h) => h.epoch),
+    epoch_losses: arr((h) => h.train.total),
+    validation_losses: arr((h) => h.val?.total ?? NaN),
     validation_metric: arr((h) => h.valMetric ?? NaN),
     learning_rates: arr((h) => h.lr),
     grad_norms: arr((h) => h.gradNorm),
-    enhanced: arr((h) => (h.objective.startsWith("enhanced") ? 1 : 0)),
-    fallback_epoch: {
-      shape: [1],
-      data: Float32Array.of(fallbackEpoch === null ? -1 : fallbackEpoch + 1),
-    },
+    enhanced: arr((h) => (enhanced(h) ? 1 : 0)),
+    fallback_epoch: { shape: [1], data: Float32Array.of(fallbackEpoch ?? -1) },
   };
-  ENHANCED_PARTS.slice(1).forEach((name, i) => {
-    const key = name === "multiscale" || name === "perceptual" || name === "consistency"
-      ? `${name}_loss`
-      : name;
-    out[key] = arr((h) => (h.objective.startsWith("enhanced") ? h.train[i + 1] : NaN));
-  });
+  for (const part of ENHANCED_PARTS) {
+    if (part.npz) out[part.npz] = arr((h) => (enhanced(h) ? h.train[part.name] : NaN));
+  }
   return out;
 }
 
@@ -226,16 +208,12 @@ async function trainWithRecipe(o: RunOptions, folder: RunFolder): Promise<RunRes
       ...base,
       objective,
       maxNanRecoveries: 0,
-      onEpoch: (record) => {
-        const line = componentBreakdown(record, objective.parts, loss.perceptualWeight);
-        if (line) log(line);
-        gradWarning(record);
-      },
+      onEpoch: gradWarning,
     });
     history = result.history;
     if (result.stopReason === "diverged") {
       fallback = {
-        epoch: (history.at(-1)?.epoch ?? -1) + 1,
+        epoch: (history.at(-1)?.epoch ?? 0) + 1,
         reason: "the training was not finite",
       };
     }
@@ -252,7 +230,7 @@ async function trainWithRecipe(o: RunOptions, folder: RunFolder): Promise<RunRes
     result?.model.dispose();
     result = await train({ ...base, resume: resumable, objective: originalObjective });
     const firstOriginal = result.history.find((h) => h.objective === "original");
-    fallback.epoch = firstOriginal?.epoch ?? result.history.length;
+    fallback.epoch = firstOriginal?.epoch ?? result.history.length + 1;
     history = result.history;
   }
   if (folder.committed) {

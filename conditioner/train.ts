@@ -1,21 +1,17 @@
 /**
- * The training loop shared by the original and the enhanced recipes: data, model, AdamW with
- * warm-up + cosine LR, clipping, validation, checkpoints (resumable, every epoch by default),
- * TensorBoard scalars, a loss plot, recovery from non-finite epochs and clean interruption.
+ * The training loop shared by the original and the enhanced recipes: AdamW with warm-up +
+ * cosine LR, validation, the best model by the validation metric, checkpoints (resumable, every
+ * epoch by default), early stopping, TensorBoard scalars, a loss plot, recovery from non-finite
+ * epochs and clean interruption.
  *
- * A step ({@link trainStep}) is recorded without any read back; losses, the gradient norm and a
- * parameter check accumulate on the GPU and are read once per epoch. Between steps the loop
- * yields to the event loop (so Ctrl-C is seen within a batch) and keeps at most
- * {@link MAX_BATCHES_IN_FLIGHT} batches queued on the GPU (so stopping never waits for a whole
- * queued epoch).
+ * A step (`trainStep`, train_step.ts) is recorded without any read back; losses, the gradient norm and a
+ * parameter check accumulate on the GPU and are read once per epoch, and progress within an
+ * epoch comes from the wait that keeps the GPU queue short ({@link trainEpoch}). Epochs are
+ * numbered from 1 in every output.
  */
 import { join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
-import type { Tensor } from "../engine/tensor.ts";
-import { axpyInto } from "../engine/ops/elementwise.ts";
-import { AdamW } from "../engine/optim/adamw.ts";
-import { warmupCosineLr } from "../engine/optim/schedule.ts";
-import { Augmenter } from "./augment.ts";
+import { writeFileAtomic } from "../io/files.ts";
 import {
   type LoadedCheckpoint,
   NonFiniteError,
@@ -26,35 +22,32 @@ import {
   writeDerived,
 } from "./checkpoint.ts";
 import type { ConditionerConfig } from "./config.ts";
-import {
-  type ConditionerDataset,
-  epochSeed,
-  gatherBatch,
-  type GpuDataset,
-  splitIndices,
-  trainBatches,
-  uploadDataset,
-  valBatches,
-} from "./data.ts";
+import type { ConditionerDataset } from "./data.ts";
 import type { EpochRecord } from "./history.ts";
-import { LatentConditionerImg } from "./model.ts";
-import { type Objective, stackScalars } from "./objective.ts";
+import type { LatentConditionerImg } from "./model.ts";
+import type { Objective } from "./objective.ts";
 import { lossCurvesSvg } from "./plot.ts";
 import type { RunFolder } from "./run_folder.ts";
 import { SummaryWriter } from "./tensorboard.ts";
-import { parameterMagnitude, stepAccumulator, type StepContext, trainStep } from "./train_step.ts";
-import { writeFileAtomic } from "../io/files.ts";
+import { evaluate, type Setup, setUp, trainEpoch, TrainingError } from "./train_epoch.ts";
+import {
+  componentLine,
+  epochLine,
+  logScalars,
+  namedParts,
+  RunPace,
+  type TrainProgress,
+} from "./train_log.ts";
 
 export type { EpochRecord } from "./history.ts";
-
-/** Batches recorded ahead of the GPU at most; more would delay a stop by their run time. */
-export const MAX_BATCHES_IN_FLIGHT = 2;
+export { evaluate, MAX_BATCHES_IN_FLIGHT, TrainingError } from "./train_epoch.ts";
+export type { TrainProgress } from "./train_log.ts";
 
 /** Where a run's outputs go and how it reports. */
 export interface TrainOptions {
   /** The engine to train on. */
   engine: Engine;
-  /** The settings (epochs, optimizer, schedule, model shape, split, seed). */
+  /** The settings (epochs, optimizer, schedule, model shape, split, seed, patience). */
   config: ConditionerConfig;
   /** The data, split and uploaded by the run. */
   dataset: ConditionerDataset;
@@ -68,11 +61,11 @@ export interface TrainOptions {
   plot?: boolean;
   /** Console lines (default: console.log). */
   log?: (line: string) => void;
-  /** Progress within an epoch: (batch done, batches). */
-  onBatch?: (done: number, total: number) => void;
+  /** Progress within an epoch, after every batch the GPU has finished. */
+  onProgress?: (progress: TrainProgress) => void;
   /** Checked between steps; when it returns true the run stops at its last checkpoint. */
   shouldStop?: () => boolean;
-  /** Called after every epoch (for extra logging, e.g. component breakdowns). */
+  /** Called after every epoch (for extra logging). */
   onEpoch?: (record: EpochRecord) => void;
   /**
    * Non-finite epochs recovered from (each returns to the last checkpoint with half the learning
@@ -82,15 +75,15 @@ export interface TrainOptions {
 }
 
 /** Why the loop ended. */
-export type StopReason = "completed" | "interrupted" | "diverged" | "overfit";
+export type StopReason = "completed" | "interrupted" | "diverged" | "overfit" | "no-improvement";
 
 /** Summary of a run. */
 export interface TrainResult {
   /** Every epoch's record, including those of the runs it resumed. */
   history: EpochRecord[];
-  /** Lowest validation loss (the total), or null when never validated. */
+  /** Lowest validation metric 10 * MSE(y1) + MSE(y2), or null when never validated. */
   bestVal: number | null;
-  /** 0-based epoch of {@link bestVal}, or null. */
+  /** The epoch of {@link bestVal} (from 1), or null. */
   bestEpoch: number | null;
   /** Why the loop ended. */
   stopReason: StopReason;
@@ -100,166 +93,10 @@ export interface TrainResult {
   model: LatentConditionerImg;
 }
 
-/** Error raised when training cannot start or continue (e.g. no complete batch, wrong checkpoint). */
-export class TrainingError extends Error {}
-
-function fmtNum(v: number): string {
-  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3);
-}
-
-function fmtDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
-}
-
-/**
- * Mean of each objective part over a list of batches (validation; eval mode, no gradient); the
- * last element is the comparison metric 10 * MSE(y1) + MSE(y2).
- */
-export async function evaluate(
-  engine: Engine,
-  model: LatentConditionerImg,
-  objective: Objective,
-  gpu: GpuDataset,
-  batches: number[][],
-): Promise<number[]> {
-  const wasTraining = model.training;
-  model.eval();
-  const acc = engine.zeros([objective.parts.length + 1]);
-  let count = 0;
-  engine.noGrad(() => {
-    for (const idx of batches) {
-      engine.tidy(() => {
-        const batch = gatherBatch(engine, gpu, idx);
-        const { parts, metric } = objective.validate(model, batch);
-        axpyInto(acc, stackScalars([...parts, metric]), idx.length);
-      });
-      count += idx.length;
-    }
-  });
-  const sums = await acc.read();
-  acc.dispose();
-  model.train(wasTraining);
-  return Array.from(sums, (s) => s / Math.max(1, count));
-}
-
-/** Everything a run trains with, built once. */
-interface Setup extends StepContext {
-  config: ConditionerConfig;
-  gpu: GpuDataset;
-  augmenter: Augmenter;
-  schedule: ReturnType<typeof warmupCosineLr>;
-  trainIdx: number[];
-  valIdx: number[][];
-  batchesPerEpoch: number;
-  /** Per-epoch sums of the objective's parts and the gradient norm. */
-  acc: Tensor;
-}
-
-function setUp(o: TrainOptions): Setup {
-  const { engine: e, config: c, dataset } = o;
-  const split = splitIndices(dataset.size, c.valFraction, c.seed);
-  const batchesPerEpoch = Math.floor(split.train.length / c.batchSize);
-  if (batchesPerEpoch === 0) {
-    throw new TrainingError(
-      `${split.train.length} training samples are fewer than one batch of ${c.batchSize}; lower latent_conditioner_batch`,
-    );
-  }
-  const model = new LatentConditionerImg(e, {
-    filters: c.filters,
-    imageSize: c.imageSize,
-    seed: c.seed,
-  });
-  const ctx: StepContext = {
-    engine: e,
-    model,
-    opt: new AdamW(model.parameters(), { lr: c.lr, weightDecay: c.weightDecay }),
-    objective: o.objective,
-    gradClip: c.gradClip,
-  };
-  return {
-    ...ctx,
-    config: c,
-    gpu: uploadDataset(e, dataset),
-    augmenter: new Augmenter(e, { seed: c.seed }),
-    schedule: warmupCosineLr({
-      lr: c.lr,
-      warmupEpochs: c.warmupEpochs,
-      startFactor: 0.01,
-      totalEpochs: c.nEpoch,
-      etaMin: c.etaMin,
-    }),
-    trainIdx: split.train,
-    valIdx: valBatches(split.val, c.batchSize),
-    batchesPerEpoch,
-    acc: stepAccumulator(ctx),
-  };
-}
-
-/** What one epoch's training steps left: averages, or null when stopped before the end. */
-interface EpochSums {
-  /** Objective parts averaged over the epoch's steps. */
-  parts: number[];
-  /** Gradient norm averaged over the steps. */
-  gradNorm: number;
-  /** Whether every parameter is finite after the epoch. */
-  paramsFinite: boolean;
-}
-
-/** Where an epoch stopped when `shouldStop` asked before its last batch. */
-interface Stopped {
-  /** Batches completed. */
-  done: number;
-  /** Batches in the epoch. */
-  of: number;
-}
-
-/** Trains one epoch, or part of it when `shouldStop` asks to stop. */
-async function trainEpoch(
-  s: Setup,
-  o: TrainOptions,
-  epoch: number,
-): Promise<EpochSums | Stopped> {
-  const e = s.engine;
-  s.model.train();
-  e.fill(s.acc, 0);
-  const batches = trainBatches(s.trainIdx, s.config.batchSize, epochSeed(s.config.seed, epoch));
-  const inFlight: Promise<unknown>[] = [];
-  for (let done = 0; done < batches.length; done++) {
-    // Yield so signal handlers run; bound the GPU queue so a stop is honoured within a batch
-    // (in Deno the wait for a batch blocks the event loop until that batch is done).
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight.shift();
-    if (o.shouldStop?.()) {
-      // The queued batches finish first (waiting blocks Deno's event loop, so yield after it:
-      // a second Ctrl-C that arrived meanwhile is handled before the run reports).
-      await Promise.all(inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      return { done, of: batches.length };
-    }
-    e.tidy(() => {
-      const clean = gatherBatch(e, s.gpu, batches[done]);
-      const aug = s.augmenter.apply(clean.x, clean.y1, clean.y2, done, epoch);
-      trainStep(s, aug, clean, s.acc);
-    });
-    e.flush();
-    inFlight.push(e.device.queue.onSubmittedWorkDone());
-    o.onBatch?.(done + 1, batches.length);
-  }
-  const magnitude = parameterMagnitude(s.opt);
-  const [sums, mag] = await e.readAll([s.acc, magnitude]);
-  magnitude.dispose();
-  const avg = Array.from(sums, (v) => v / batches.length);
-  const gradNorm = avg.pop()!;
-  return { parts: avg, gradNorm, paramsFinite: Number.isFinite(mag[0]) };
-}
-
-/** The run's progress: what the resumable checkpoint records. */
+/** The run's progress before its first epoch: what the resumable checkpoint records. */
 function freshState(s: Setup): RunState {
   return {
-    epoch: -1,
+    epoch: 0,
     optimizerSteps: 0,
     lr: s.config.lr,
     lrScale: 1,
@@ -289,35 +126,27 @@ async function restore(s: Setup, folder: RunFolder): Promise<LoadedCheckpoint> {
   return loaded;
 }
 
-/** Console line of an epoch. */
-function epochLine(s: Setup, record: EpochRecord, secondsPerEpoch: number): string {
-  const c = s.config;
-  const parts = (v: number[]) =>
-    `${fmtNum(v[0])} (${
-      s.objective.parts.slice(1, 4).map((p, i) => `${p} ${fmtNum(v[i + 1])}`).join(", ")
-    })`;
-  const phase = record.epoch < c.warmupEpochs ? "warmup" : "cosine";
-  return `Epoch ${String(record.epoch + 1).padStart(String(c.nEpoch).length)}/${c.nEpoch} | ` +
-    `train ${parts(record.train)}` + (record.val ? ` | val ${parts(record.val)}` : "") +
-    ` | lr ${record.lr.toExponential(2)} ${phase} | ${record.seconds.toFixed(1)}s | ETA ${
-      fmtDuration(secondsPerEpoch * (c.nEpoch - record.epoch - 1))
-    }`;
+/** Validations since the best one (for early stopping). */
+function validationsSinceBest(history: EpochRecord[], bestEpoch: number | null): number {
+  return history.filter((h) => h.valMetric !== undefined && h.epoch > (bestEpoch ?? 0)).length;
 }
 
-function logScalars(writer: SummaryWriter, objective: Objective, record: EpochRecord): void {
-  const tags = objective.tensorboard;
-  tags.train.forEach((tag, i) => writer.addScalar(tag, record.train[i], record.epoch));
-  writer.addScalar(tags.lr, record.lr, record.epoch);
-  if (record.val) tags.val.forEach((tag, i) => writer.addScalar(tag, record.val![i], record.epoch));
-}
+const allFinite = (values: number[] | Record<string, number> | undefined) =>
+  Object.values(values ?? {}).every(Number.isFinite);
 
-const allFinite = (values: number[] | undefined) => (values ?? []).every(Number.isFinite);
+/** What a non-finite epoch shows first, for the console. */
+function nonFiniteWhat(parts: number[], gradNorm: number, paramsFinite: boolean): string {
+  if (!allFinite(parts)) return `training loss is ${parts[0]}`;
+  if (!Number.isFinite(gradNorm)) return `gradient norm is ${gradNorm}`;
+  if (!paramsFinite) return "parameters are not finite";
+  return "validation loss is not finite";
+}
 
 /** Trains a latent conditioner; see the module documentation. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const log = o.log ?? console.log;
   const { folder, objective } = o;
-  const s = setUp(o);
+  const s = setUp(o.engine, o.config, o.dataset, objective);
   const c = s.config;
   const maxRecoveries = o.maxNanRecoveries ?? 3;
   let writer: SummaryWriter | null = null;
@@ -330,9 +159,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       // Files derived from the checkpoint may lag it after a kill; rewrite them.
       await writeDerived(folder.dir, state, loaded.model);
       log(
-        `Resuming from epoch ${state.epoch + 2} (checkpoint after epoch ${
-          state.epoch + 1
-        }, ${state.optimizerSteps} optimizer steps)`,
+        `Resuming from epoch ${state.epoch + 1} (checkpoint after epoch ${state.epoch}, ` +
+          `${state.optimizerSteps} optimizer steps)`,
       );
     }
     let lrScale = state.lrScale;
@@ -345,21 +173,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           s.model.parameterCount().toLocaleString("en-US")
         } parameters, ${s.engine.gpu.description}`,
     );
-    const runStart = performance.now();
-    let epochsThisRun = 0;
+    if (c.warmupEpochs >= c.nEpoch) {
+      log(
+        `warning: the warm-up (${c.warmupEpochs} epochs, --warmup-epochs) is not shorter than the ` +
+          `run (${c.nEpoch} epochs): the learning rate never reaches ${c.lr} and never decays`,
+      );
+    }
+    const pace = new RunPace(c.batchSize, s.batchesPerEpoch);
+    let firstEpochOfProcess = true;
 
     /** Returns to the last checkpoint with half the learning rate; false when it cannot. */
     const recover = async (epoch: number, what: string): Promise<boolean> => {
       recoveries++;
-      const hasCheckpoint = folder.committed || state.epoch >= 0;
+      const hasCheckpoint = folder.committed;
       if (recoveries > maxRecoveries || !hasCheckpoint) {
         stopReason = "diverged";
         log(
-          `Epoch ${epoch + 1}: ${what}; ` +
+          `Epoch ${epoch}: ${what}; ` +
             (hasCheckpoint
-              ? `stopping after ${maxRecoveries} recoveries. The last checkpoint (epoch ${
-                state.epoch + 1
-              }) is kept; try a lower --lr.`
+              ? `stopping after ${maxRecoveries} recoveries. The last checkpoint (epoch ${state.epoch}) is kept; try a lower --lr.`
               : "there is no checkpoint to return to, so nothing was saved; try a lower --lr."),
         );
         return false;
@@ -369,25 +201,50 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       history.length = 0;
       history.push(...state.history);
       log(
-        `Epoch ${epoch + 1}: ${what}; returned to the checkpoint after epoch ${
-          state.epoch + 1
-        }, learning rate now x${lrScale} (recovery ${recoveries} of ${maxRecoveries}).`,
+        `Epoch ${epoch}: ${what}; returned to the checkpoint after epoch ${state.epoch}, ` +
+          `learning rate now x${lrScale} (recovery ${recoveries} of ${maxRecoveries}).`,
       );
       return true;
     };
 
-    for (let epoch = state.epoch + 1; epoch < c.nEpoch;) {
+    while (state.epoch < c.nEpoch) {
+      const epoch = state.epoch + 1; // the epoch being trained, from 1
       const t0 = performance.now();
-      s.opt.lr = s.schedule.lrAt(epoch) * lrScale;
-      const sums = await trainEpoch(s, o, epoch);
+      s.opt.lr = s.schedule.lrAt(epoch - 1) * lrScale;
+      pace.epochStarted(t0);
+      const sums = await trainEpoch(s, epoch - 1, {
+        shouldStop: o.shouldStop,
+        onBatchDone: (b) => {
+          pace.batchDone(performance.now());
+          o.onProgress?.({
+            epoch,
+            epochs: c.nEpoch,
+            batch: b.batch,
+            batches: b.batches,
+            compiling: false,
+            runningLoss: b.runningLoss,
+            samplesPerSecond: pace.samplesPerSecond,
+            etaSeconds: pace.eta(b.batches - b.batch, c.nEpoch - epoch),
+          });
+        },
+        onStart: () =>
+          o.onProgress?.({
+            epoch,
+            epochs: c.nEpoch,
+            batch: 0,
+            batches: s.batchesPerEpoch,
+            compiling: !pace.compiled,
+            runningLoss: null,
+            samplesPerSecond: pace.samplesPerSecond,
+            etaSeconds: pace.eta(s.batchesPerEpoch, c.nEpoch - epoch),
+          }),
+      });
       if ("done" in sums) {
         stopReason = "interrupted";
-        const where = `Interrupted in epoch ${epoch + 1} after ${sums.done} of ${sums.of} batches`;
+        const where = `Interrupted in epoch ${epoch} after ${sums.done} of ${sums.of} batches`;
         log(
-          state.epoch >= 0
-            ? `${where}; the checkpoint after epoch ${
-              state.epoch + 1
-            } is kept (--resume continues from there).`
+          state.epoch > 0
+            ? `${where}; the checkpoint after epoch ${state.epoch} is kept (--resume continues from there).`
             : `${where}, before the run's first checkpoint; nothing was saved.`,
         );
         break;
@@ -395,34 +252,28 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const record: EpochRecord = {
         epoch,
         lr: s.opt.lr,
-        train: sums.parts,
+        train: namedParts(objective, sums.parts),
         gradNorm: sums.gradNorm,
         seconds: 0,
         objective: objective.name,
       };
       const finite = allFinite(sums.parts) && Number.isFinite(sums.gradNorm) && sums.paramsFinite;
-      const validateNow = (epoch + 1) % c.valEvery === 0 || epoch === c.nEpoch - 1;
+      const validateNow = epoch % c.valEvery === 0 || epoch === c.nEpoch;
       if (finite && validateNow && s.valIdx.length) {
         const val = await evaluate(s.engine, s.model, objective, s.gpu, s.valIdx);
         record.valMetric = val.pop();
-        record.val = val;
+        record.val = namedParts(objective, val);
       }
-      if (!finite || !allFinite(record.val)) {
-        const what = !allFinite(sums.parts)
-          ? `training loss is ${sums.parts[0]}`
-          : !Number.isFinite(sums.gradNorm)
-          ? `gradient norm is ${sums.gradNorm}`
-          : !sums.paramsFinite
-          ? "parameters are not finite"
-          : `validation loss is ${record.val![0]}`;
-        if (!(await recover(epoch, what))) break;
-        epoch = state.epoch + 1;
+      if (!finite || !allFinite(record.val) || !allFinite([record.valMetric ?? 0])) {
+        if (!(await recover(epoch, nonFiniteWhat(sums.parts, sums.gradNorm, sums.paramsFinite)))) {
+          break;
+        }
         continue;
       }
       record.seconds = (performance.now() - t0) / 1000;
 
-      const improved = record.val !== undefined &&
-        (state.bestVal === null || record.val[0] < state.bestVal);
+      const metric = record.valMetric;
+      const improved = metric !== undefined && (state.bestVal === null || metric < state.bestVal);
       const next: RunState = {
         ...state,
         epoch,
@@ -430,43 +281,53 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         lr: s.opt.lr,
         lrScale,
         recoveries,
-        bestVal: improved ? record.val![0] : state.bestVal,
+        bestVal: improved ? metric! : state.bestVal,
         bestEpoch: improved ? epoch : state.bestEpoch,
         history: [...history, record],
       };
-      const checkpointNow = (epoch + 1) % c.checkpointEvery === 0 || record.val !== undefined ||
-        epoch === c.nEpoch - 1 || !folder.committed;
+      const checkpointNow = epoch % c.checkpointEvery === 0 || record.val !== undefined ||
+        epoch === c.nEpoch || !folder.committed;
       if (checkpointNow) {
         try {
           await saveCheckpoint(folder.dir, s.model, s.opt, next);
         } catch (err) {
           if (!(err instanceof NonFiniteError)) throw err;
           if (!(await recover(epoch, err.message))) break;
-          epoch = state.epoch + 1;
           continue;
         }
         await folder.commit();
       }
       state = next;
       history.push(record);
-      epochsThisRun++;
+      pace.epochDone(record.seconds, firstEpochOfProcess);
+      firstEpochOfProcess = false;
 
-      writer ??= new SummaryWriter(join(folder.dir, objective.tensorboard.dir));
+      writer ??= new SummaryWriter(join(folder.dir, objective.tensorboardDir));
       logScalars(writer, objective, record);
-      const perEpoch = (performance.now() - runStart) / 1000 / epochsThisRun;
-      log(epochLine(s, record, perEpoch));
+      log(epochLine(c, objective, record, pace.eta(0, c.nEpoch - epoch)));
+      const components = componentLine(objective, record);
+      if (components) log(components);
       o.onEpoch?.(record);
 
-      if (record.val && record.val[0] / record.train[0] > 1000) {
+      if (record.val && record.val.total / record.train.total > 1000) {
         stopReason = "overfit";
         log(
           `Stopping: validation/training loss ratio ${
-            (record.val[0] / record.train[0]).toFixed(0)
+            (record.val.total / record.train.total).toFixed(0)
           } exceeds 1000.`,
         );
         break;
       }
-      epoch++;
+      if (c.patience > 0 && validationsSinceBest(history, state.bestEpoch) >= c.patience) {
+        stopReason = "no-improvement";
+        log(
+          `Stopping early: the validation metric has not improved for ${c.patience} ` +
+            `validations (best ${
+              state.bestVal!.toFixed(5)
+            } at epoch ${state.bestEpoch}, kept in ${RUN_FILES.best}).`,
+        );
+        break;
+      }
     }
     if ((o.plot ?? true) && folder.committed) await writePlot(folder.dir, history, objective);
     return {
@@ -493,10 +354,10 @@ async function writePlot(
   objective: Objective,
 ): Promise<void> {
   const series = [
-    { name: "train", points: history.map((h) => [h.epoch + 1, h.train[0]] as [number, number]) },
+    { name: "train", points: history.map((h) => [h.epoch, h.train.total] as [number, number]) },
     {
       name: "validation",
-      points: history.filter((h) => h.val).map((h) => [h.epoch + 1, h.val![0]] as [number, number]),
+      points: history.filter((h) => h.val).map((h) => [h.epoch, h.val!.total] as [number, number]),
     },
   ];
   const svg = lossCurvesSvg(series, {

@@ -183,7 +183,7 @@ Deno.test(
       ),
       lines.join("\n"),
     );
-    assert.deepEqual(r.history.map((h) => h.epoch), [0, 1, 2, 3]);
+    assert.deepEqual(r.history.map((h) => h.epoch), [1, 2, 3, 4]);
     const schedule = warmupCosineLr({
       lr: config.lr,
       warmupEpochs: config.warmupEpochs,
@@ -191,8 +191,8 @@ Deno.test(
       totalEpochs: config.nEpoch,
       etaMin: config.etaMin,
     });
-    assert.ok(Math.abs(r.history[2].lr - schedule.lrAt(2) * 0.5) < 1e-12);
-    assert.ok(r.history.every((h) => h.train.every(Number.isFinite)));
+    assert.ok(Math.abs(r.history[2].lr - schedule.lrAt(2) * 0.5) < 1e-12); // epoch 3
+    assert.ok(r.history.every((h) => Object.values(h.train).every(Number.isFinite)));
     const state = JSON.parse(
       (await loadSafetensors(join(runDir, RUN_FILES.resume))).metadata.state,
     );
@@ -211,11 +211,11 @@ Deno.test("checkpoints and models are never written with non-finite values", opt
   engine.write(w, data);
   const state = parseRunState(
     JSON.stringify({
-      epoch: 0,
+      epoch: 1,
       optimizerSteps: 0,
       lr: 1e-3,
       bestVal: 1,
-      bestEpoch: 0,
+      bestEpoch: 1,
       objective: "original",
       filters: [8, 16],
       imageSize: 32,
@@ -279,7 +279,7 @@ Deno.test(
       runDir,
       overwrite: true,
       log: quiet,
-      onBatch: () => steps++,
+      onProgress: (p) => steps += p.batch > 0 ? 1 : 0,
       shouldStop: () => steps >= 2,
     });
     stopped.model.dispose();
@@ -362,7 +362,7 @@ Deno.test(
       log: quiet,
     });
     r.model.dispose();
-    assert.deepEqual(r.history.map((h) => h.epoch), [0, 1, 2]);
+    assert.deepEqual(r.history.map((h) => h.epoch), [1, 2, 3]);
     const config = JSON.parse(await Deno.readTextFile(join(runDir, RUN_FILES.config)));
     assert.equal(config.nEpoch, 3);
     assert.equal(config.lr, 1e-3);
@@ -428,8 +428,8 @@ Deno.test(
     const runDir = await goodRun(3);
     const file = await loadSafetensors(join(runDir, RUN_FILES.resume));
     const state = JSON.parse(file.metadata.state);
-    assert.equal(state.epoch, 2);
-    assert.deepEqual(state.history.map((h: { epoch: number }) => h.epoch), [0, 1, 2]);
+    assert.equal(state.epoch, 3);
+    assert.deepEqual(state.history.map((h: { epoch: number }) => h.epoch), [1, 2, 3]);
     // A kill after the checkpoint and before history.json / model_last leaves them behind.
     await Deno.writeTextFile(join(runDir, RUN_FILES.history), "[]");
     await Deno.remove(join(runDir, RUN_FILES.last));
@@ -443,7 +443,7 @@ Deno.test(
     });
     r.model.dispose();
     const history = JSON.parse(await Deno.readTextFile(join(runDir, RUN_FILES.history)));
-    assert.deepEqual(history.map((h: { epoch: number }) => h.epoch), [0, 1, 2, 3, 4]);
+    assert.deepEqual(history.map((h: { epoch: number }) => h.epoch), [1, 2, 3, 4, 5]);
     await Deno.stat(join(runDir, RUN_FILES.last));
   },
 );
@@ -469,6 +469,6 @@ Deno.test(
       },
     });
     r.model.dispose();
-    assert.deepEqual(checkpointed, [0, 0, 2, 2, 4, 5, 6]);
+    assert.deepEqual(checkpointed, [1, 1, 3, 3, 5, 6, 7]);
   },
 );

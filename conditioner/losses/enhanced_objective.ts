@@ -12,43 +12,46 @@ import type { EnhancedLossConfig } from "../enhanced_config.ts";
 import type { ConditionerOutput, LatentConditionerImg } from "../model.ts";
 import {
   type BatchTensors,
+  type LoggedPart,
   type Objective,
   type ObjectiveLosses,
-  type TensorBoardTags,
   Y1_WEIGHT,
 } from "../objective.ts";
 import { consistencyLoss } from "./consistency.ts";
 import { MULTISCALE_TERMS, multiscaleLoss } from "./multiscale.ts";
 import { PerceptualFeatureNets } from "./perceptual.ts";
 
-/** Logged parts of the enhanced objective (consistency is weighted, perceptual is not). */
-export const ENHANCED_PARTS = [
-  "total",
-  "multiscale",
-  "perceptual",
-  "consistency",
-  ...MULTISCALE_TERMS,
-] as const;
+const component = (name: string): LoggedPart => ({
+  name,
+  trainTag: `Enhanced_Loss_Components/${name}_loss`,
+  npz: `${name}_loss`,
+  console: true,
+  component: true,
+});
 
-/** SimulGen-VAE's TensorBoard layout for the enhanced recipe (SPEC section 5). */
-export const ENHANCED_TENSORBOARD: TensorBoardTags = {
-  dir: "EnhancedLatentConditionerRuns",
-  train: [
-    "Enhanced_Loss/Total_Train",
-    "Enhanced_Loss_Components/multiscale_loss",
-    "Enhanced_Loss_Components/perceptual_loss",
-    "Enhanced_Loss_Components/consistency_loss",
-    ...MULTISCALE_TERMS.map((t) => `Enhanced_Loss_Details/${t}`),
-  ],
-  val: ["Enhanced_Loss/Total_Validation"],
-  lr: "Enhanced_Training/Learning_Rate",
-};
+/**
+ * The enhanced recipe's logged parts, with SimulGen-VAE's TensorBoard tags (SPEC section 5): the
+ * total, its three components as they enter it (perceptual times its weight, consistency times
+ * its weight), then the raw per-output terms of the multi-scale loss.
+ */
+export const ENHANCED_PARTS: readonly LoggedPart[] = [
+  {
+    name: "total",
+    trainTag: "Enhanced_Loss/Total_Train",
+    valTag: "Enhanced_Loss/Total_Validation",
+  },
+  component("multiscale"),
+  component("perceptual"),
+  component("consistency"),
+  ...MULTISCALE_TERMS.map((t) => ({ name: t, trainTag: `Enhanced_Loss_Details/${t}`, npz: t })),
+];
 
 /** The enhanced objective for one loss configuration. */
 export class EnhancedObjective implements Objective {
   readonly name: string;
-  readonly parts: readonly string[] = ENHANCED_PARTS;
-  readonly tensorboard: TensorBoardTags = ENHANCED_TENSORBOARD;
+  readonly parts: readonly LoggedPart[] = ENHANCED_PARTS;
+  readonly tensorboardDir = "EnhancedLatentConditionerRuns";
+  readonly lrTag = "Enhanced_Training/Learning_Rate";
   /** The loss settings. */
   readonly config: EnhancedLossConfig;
   /** Feature networks of the perceptual loss; null when it is off or its weight is 0. */
@@ -108,9 +111,9 @@ export class EnhancedObjective implements Objective {
     const ms = multiscaleLoss(out, batch, base);
     let total = ms.total;
     const perceptual = this.perceptual
-      ? this.perceptual.forward(out.y1, out.y2, batch.y1, batch.y2).total
+      ? scale(this.perceptual.forward(out.y1, out.y2, batch.y1, batch.y2).total, c.perceptualWeight)
       : this.#zero;
-    if (this.perceptual) total = add(total, scale(perceptual, c.perceptualWeight));
+    if (this.perceptual) total = add(total, perceptual);
     if (consistency) total = add(total, consistency);
     const term = (i: number) => reshape(slice(ms.terms, 0, i, i + 1), []);
     const terms = MULTISCALE_TERMS.map((_, i) => term(i));
