@@ -2,9 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Engine, loadSafetensors } from "../mod.ts";
-import { type ConditionerConfig, defaultConfig } from "../conditioner/config.ts";
-import { loadDataset } from "../conditioner/data.ts";
-import { generateDemo, writeDemo } from "../conditioner/demo_data.ts";
+import type { ConditionerConfig } from "../conditioner/config.ts";
 import { presetConfig } from "../conditioner/enhanced_config.ts";
 import { readNpy, readNpz } from "../conditioner/npy.ts";
 import { type Objective, originalObjective } from "../conditioner/objective.ts";
@@ -12,26 +10,14 @@ import { predictFolder } from "../conditioner/predict.ts";
 import { METRICS_FILE, runTraining } from "../conditioner/run.ts";
 import { eventFiles, readEvents } from "../conditioner/tensorboard.ts";
 import { RUN_FILES } from "../conditioner/checkpoint.ts";
+import { tinyConfig as tinyShape, tinyDataset } from "./tiny_training.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const engine = await Engine.create({ seed: 4 });
-const dataDir = await Deno.makeTempDir({ prefix: "conditioner-data-" });
-await writeDemo(dataDir, generateDemo({ count: 160, imageSize: 32, seed: 3 }));
-const { dataset } = await loadDataset(dataDir, { imageSize: 32 });
-
-function tinyConfig(over: Partial<ConditionerConfig> = {}): ConditionerConfig {
-  return {
-    ...defaultConfig(),
-    filters: [8, 16],
-    imageSize: 32,
-    nEpoch: 12,
-    lr: 3e-3,
-    batchSize: 16,
-    warmupEpochs: 1,
-    valEvery: 1,
-    ...over,
-  };
-}
+const { dataDir, dataset } = await tinyDataset(160, 3);
+/** This file's runs: 12 epochs in batches of 16. */
+const tinyConfig = (over: Partial<ConditionerConfig> = {}) =>
+  tinyShape({ nEpoch: 12, batchSize: 16, ...over });
 
 const quiet = () => {};
 

@@ -5,9 +5,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Engine } from "../mod.ts";
-import { type ConditionerConfig, defaultConfig } from "../conditioner/config.ts";
-import { loadDataset } from "../conditioner/data.ts";
-import { generateDemo, writeDemo } from "../conditioner/demo_data.ts";
 import { runTraining } from "../conditioner/run.ts";
 import { train, type TrainProgress } from "../conditioner/train.ts";
 import { type Objective, originalObjective } from "../conditioner/objective.ts";
@@ -16,26 +13,11 @@ import { RUN_FILES } from "../conditioner/checkpoint.ts";
 import { eventFiles, readEvents } from "../conditioner/tensorboard.ts";
 import { loadSafetensors } from "../io/files.ts";
 import { presetConfig } from "../conditioner/enhanced_config.ts";
+import { tinyConfig, tinyDataset } from "./tiny_training.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const engine = await Engine.create({ seed: 4 });
-const dataDir = await Deno.makeTempDir({ prefix: "experience-data-" });
-await writeDemo(dataDir, generateDemo({ count: 48, imageSize: 32, seed: 3 }));
-const { dataset } = await loadDataset(dataDir, { imageSize: 32 });
-
-function tinyConfig(over: Partial<ConditionerConfig> = {}): ConditionerConfig {
-  return {
-    ...defaultConfig(),
-    filters: [8, 16],
-    imageSize: 32,
-    nEpoch: 3,
-    lr: 3e-3,
-    batchSize: 8,
-    warmupEpochs: 1,
-    valEvery: 1,
-    ...over,
-  };
-}
+const { dataset } = await tinyDataset(48, 3);
 
 const newRunDir = async () => join(await Deno.makeTempDir({ prefix: "experience-" }), "run");
 

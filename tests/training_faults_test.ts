@@ -6,9 +6,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Engine } from "../mod.ts";
-import { type ConditionerConfig, defaultConfig } from "../conditioner/config.ts";
-import { loadDataset } from "../conditioner/data.ts";
-import { generateDemo, writeDemo } from "../conditioner/demo_data.ts";
 import { LatentConditionerImg } from "../conditioner/model.ts";
 import { predictFolder } from "../conditioner/predict.ts";
 import { runTraining } from "../conditioner/run.ts";
@@ -27,32 +24,13 @@ import { clampMin, relu, scale, tanh } from "../engine/ops/elementwise.ts";
 import { warmupCosineLr } from "../engine/optim/schedule.ts";
 import { type Objective, originalObjective } from "../conditioner/objective.ts";
 import { train } from "../conditioner/train.ts";
+import { tinyConfig, tinyDataset } from "./tiny_training.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const engine = await Engine.create({ seed: 4 });
 const quiet = () => {};
 
-async function demoData(count: number, seed: number): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "faults-data-" });
-  await writeDemo(dir, generateDemo({ count, imageSize: 32, seed }));
-  return dir;
-}
-const dataDir = await demoData(48, 3);
-const { dataset } = await loadDataset(dataDir, { imageSize: 32 });
-
-function tinyConfig(over: Partial<ConditionerConfig> = {}): ConditionerConfig {
-  return {
-    ...defaultConfig(),
-    filters: [8, 16],
-    imageSize: 32,
-    nEpoch: 3,
-    lr: 3e-3,
-    batchSize: 8,
-    warmupEpochs: 1,
-    valEvery: 1,
-    ...over,
-  };
-}
+const { dataDir, dataset } = await tinyDataset(48, 3);
 
 /** Trains a small good run into a fresh folder (under a fresh parent) and returns its path. */
 async function goodRun(nEpoch = 3): Promise<string> {
@@ -330,7 +308,7 @@ Deno.test(
   opts,
   async () => {
     const runDir = await goodRun(2);
-    const other = (await loadDataset(await demoData(48, 9), { imageSize: 32 })).dataset;
+    const other = (await tinyDataset(48, 9)).dataset;
     await assert.rejects(
       runTraining({
         engine,
