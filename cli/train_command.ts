@@ -72,6 +72,21 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
   const file = await conditionFile(flags);
   const resolved = resolveConfig({ file, overrides: settingOverrides(flags) });
   const config = resolved.config;
+  // The adapter first: without one, the first line printed says what to install.
+  const engine = await Engine.create({ seed: config.seed });
+  try {
+    await trainOn(engine, flags, resolved);
+  } finally {
+    engine.destroy();
+  }
+}
+
+async function trainOn(
+  engine: Engine,
+  flags: Record<string, unknown> & TrainFlags,
+  resolved: ReturnType<typeof resolveConfig>,
+): Promise<void> {
+  const config = resolved.config;
   console.log(formatResolvedConfig(resolved));
   for (const w of resolved.warnings) console.warn(`warning: ${formatNote(w)}`);
 
@@ -97,7 +112,6 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
   });
   for (const w of warnings) console.warn(`warning: ${w}`);
 
-  const engine = await Engine.create({ seed: config.seed });
   let stopRequests = 0;
   const onSigint = () => {
     stopRequests++;
@@ -144,6 +158,5 @@ async function train(flags: Record<string, unknown> & TrainFlags): Promise<void>
     }
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
-    engine.destroy();
   }
 }
