@@ -238,19 +238,15 @@ export class KernelCache {
       uniform = { binding: u.binding, size: u.size, members };
     }
 
-    dumpWgsl(code, file);
-    const { pipeline, outcome } = compilePipeline(
-      this.#device,
-      code,
-      spec.entry,
-      name,
-      prefixLines,
-    );
+    const device = this.#device;
+    const { pipeline, outcome } = compilePipeline(device, code, spec.entry, name, prefixLines);
     this.pendingErrors.push(outcome.then((message) => {
-      if (message === null) return null;
-      const advice = this.target.advice
-        ? `\nOther backends may compile it: ${this.target.advice}.`
-        : "";
+      if (message === null) {
+        dumpWgsl(code, file);
+        return null;
+      }
+      const { advice: fix } = this.target;
+      const advice = fix ? `\nOther backends may compile it: ${fix}.` : "";
       const error = new Error(
         `kernel ${name} (${file}) does not compile on ${this.target.name}:\n${message}${advice}`,
       );

@@ -1,9 +1,9 @@
 /**
  * Opt-in dump of the specialised kernel sources (defines prepended, `// #for` blocks expanded),
  * so that other WGSL compilers can check exactly what the engine compiles
- * (tools/tint_validate.mjs runs Dawn's Tint over them). With `WEBGPU_CONDITIONER_WGSL_DUMP=<dir>`
- * set, each distinct source is written once to `<dir>/<shader>-<content hash>.wgsl`. Does nothing
- * when the variable is unset, unreadable or the runtime is not Deno.
+ * (tools/tint/validate.mjs runs Dawn's Tint over them). With `WEBGPU_CONDITIONER_WGSL_DUMP=<dir>`
+ * set, each distinct source that compiled is written once to `<dir>/<shader>-<content hash>.wgsl`.
+ * Does nothing when the variable is unset, unreadable or the runtime is not Deno.
  */
 
 /** The environment variable naming the dump folder. */
