@@ -29,6 +29,7 @@ export type Backend = "vulkan" | "gl" | "metal" | "dx12" | "unknown";
 
 /** Which backend an adapter runs on. */
 export interface BackendInfo {
+  /** The backend, e.g. "vulkan" or "gl". */
   backend: Backend;
   /** How it was found, e.g. "DENO_WEBGPU_BACKEND=gl" or "inferred: no subgroup sizes". */
   source: string;
