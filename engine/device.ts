@@ -77,7 +77,9 @@ export function detectBackend(info: GPUAdapterInfo): BackendInfo {
   if (sizes.subgroupMinSize === 4 && sizes.subgroupMaxSize === 128) {
     return { backend: "gl", source: "inferred: no subgroup sizes reported" };
   }
-  if (deno.build.os === "linux") return { backend: "vulkan", source: "inferred: Linux" };
+  if (deno.build.os === "linux") {
+    return { backend: "vulkan", source: "inferred: Linux, subgroup sizes reported" };
+  }
   return { backend: "unknown", source: "set DENO_WEBGPU_BACKEND to name it" };
 }
 

@@ -272,6 +272,35 @@ Deno.test("a WGSL validation error names the kernel", opts, async () => {
 });
 
 Deno.test(
+  "errors outside a validation scope are reported once each, with a count",
+  opts,
+  async () => {
+    const plain = await Engine.create();
+    try {
+      const t = plain.ones([8]);
+      // The same invalid dispatch (one buffer bound read-only and read-write), submitted 50 times.
+      for (let i = 0; i < 50; i++) {
+        plain.run(
+          { file: "elementwise", entry: "binary_same", defines: { OP: 0 } },
+          { src: t, rhs: t, dst: t },
+          { n: 8 },
+          [1],
+        );
+        plain.flush();
+      }
+      const err = await plain.sync().then(() => null, (x: Error) => x);
+      assert.ok(err, "sync should reject");
+      assert.match(err.message, /^WebGPU error \(recent kernels: elementwise:binary_same/);
+      const count = /\((\d+) times\)/.exec(err.message);
+      assert.ok(count && Number(count[1]) >= 50, err.message);
+      assert.ok(err.message.split("\n").length <= 12, err.message);
+    } finally {
+      plain.destroy();
+    }
+  },
+);
+
+Deno.test(
   "a kernel that does not compile is one error naming it, the backend and a fix",
   opts,
   async () => {
