@@ -14,7 +14,7 @@ export {
   type TensorData,
   type TensorOptions,
 } from "./engine/engine.ts";
-export type { DeviceOptions, GpuContext } from "./engine/device.ts";
+export type { Backend, BackendInfo, DeviceOptions, GpuContext } from "./engine/device.ts";
 export { type DType, Tensor } from "./engine/tensor.ts";
 export type { PoolStats } from "./engine/buffers.ts";
 export {

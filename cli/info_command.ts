@@ -17,7 +17,7 @@ const LIMITS = [
 /** Builds the `info` command. */
 export function infoCommand(): Command {
   return new Command("info")
-    .description("Show the WebGPU adapter, its limits and features")
+    .description("Show the WebGPU adapter, its backend, limits and features")
     .option("--json", "print JSON")
     .action(async (opts) => {
       const gpu = await requestGpu();
@@ -26,8 +26,11 @@ export function infoCommand(): Command {
       );
       const info = {
         adapter: gpu.description,
+        backend: gpu.backend.backend,
+        backendSource: gpu.backend.source,
         vendor: gpu.adapter.info.vendor,
         architecture: gpu.adapter.info.architecture,
+        device: gpu.adapter.info.device,
         software: gpu.isSoftware,
         timestampQueries: gpu.hasTimestamps,
         features: [...gpu.adapter.features].sort(),
@@ -36,7 +39,12 @@ export function infoCommand(): Command {
       if (opts.json) console.log(JSON.stringify(info, null, 2));
       else {
         console.log(`Adapter:   ${info.adapter}${info.software ? " (software)" : ""}`);
-        console.log(`Vendor:    ${info.vendor || "-"}  Architecture: ${info.architecture || "-"}`);
+        console.log(`Backend:   ${info.backend} (${info.backendSource})`);
+        console.log(
+          `Vendor:    ${info.vendor || "-"}  Device: ${info.device || "-"}  Architecture: ${
+            info.architecture || "-"
+          }`,
+        );
         console.log(`Timestamp queries: ${info.timestampQueries ? "yes" : "no"}`);
         console.log("Limits (as granted to the engine):");
         for (const [k, v] of Object.entries(limits)) console.log(`  ${k.padEnd(36)} ${v}`);

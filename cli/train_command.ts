@@ -94,18 +94,22 @@ interface RunPlan {
   data: string;
   condition: string | null;
   config: ConditionerConfig;
+  /** What to print before training (the resolved settings and their warnings). */
+  lines: string[];
 }
 
 /** A new run: settings from the condition file and the flags. */
 async function planNewRun(flags: Record<string, unknown> & TrainFlags): Promise<RunPlan> {
   const file = await conditionFile(flags);
   const resolved = resolveConfig({ file, overrides: settingOverrides(flags) });
-  console.log(formatResolvedConfig(resolved));
-  for (const w of resolved.warnings) console.warn(`warning: ${formatNote(w)}`);
   return {
     data: resolve(flags.data),
     condition: file ? resolve(file.path) : null,
     config: resolved.config,
+    lines: [
+      formatResolvedConfig(resolved),
+      ...resolved.warnings.map((w) => `warning: ${formatNote(w)}`),
+    ],
   };
 }
 
@@ -143,13 +147,11 @@ async function planResume(
   for (const f of Object.keys(overrides) as (keyof ConditionerConfig)[]) {
     (config as Record<string, unknown>)[f] = changes[f];
   }
-  console.log(
-    `Resuming ${runDir}: data ${info.data}` +
-      (info.condition ? `, condition file ${info.condition}` : "") +
-      Object.keys(overrides).map((f) => `, ${flagOf(f as SettingName)} ${config[f as "lr"]}`)
-        .join(""),
-  );
-  return { data: info.data, condition: info.condition, config };
+  const line = `Resuming ${runDir}: data ${info.data}` +
+    (info.condition ? `, condition file ${info.condition}` : "") +
+    Object.keys(overrides).map((f) => `, ${flagOf(f as SettingName)} ${config[f as "lr"]}`)
+      .join("");
+  return { data: info.data, condition: info.condition, config, lines: [line] };
 }
 
 async function train(
@@ -158,6 +160,24 @@ async function train(
 ): Promise<void> {
   const runDir = flags.out ?? join("runs", basename(resolve(flags.data)) || "run");
   const plan = flags.resume ? await planResume(runDir, flags, given) : await planNewRun(flags);
+  const config = plan.config;
+  // The adapter before any output: without one, the first line printed says what to install.
+  const engine = await Engine.create({ seed: config.seed });
+  try {
+    for (const line of plan.lines) console.log(line);
+    await trainOn(engine, flags, runDir, plan);
+  } finally {
+    // Queued batches finish before the device goes (a second Ctrl-C still ends it at once).
+    await engine.close();
+  }
+}
+
+async function trainOn(
+  engine: Engine,
+  flags: Record<string, unknown> & TrainFlags,
+  runDir: string,
+  plan: RunPlan,
+): Promise<void> {
   const config = plan.config;
   const interactive = flags.progress && Deno.stderr.isTerminal();
   const loadBar = interactive
@@ -180,7 +200,6 @@ async function train(
   });
   for (const w of warnings) console.warn(`warning: ${w}`);
 
-  const engine = await Engine.create({ seed: config.seed });
   // The first Ctrl-C asks the run to stop after the current batch; it then gives SIGINT back to
   // its default action, so a second one ends the process at once even while it waits for the
   // GPU (every file on disk is complete: all are written atomically).
@@ -234,7 +253,5 @@ async function train(
   } finally {
     bar?.stop();
     if (!stopRequested) Deno.removeSignalListener("SIGINT", onSigint);
-    // Queued batches finish before the device goes (a second Ctrl-C still ends it at once).
-    await engine.close();
   }
 }

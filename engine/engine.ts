@@ -6,7 +6,7 @@ import {
   TEXELS_PER_ROW,
   UniformRing,
 } from "./buffers.ts";
-import { type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
+import { backendAdvice, type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
 import { type Kernel, KernelCache, type KernelSpec, writeUniforms } from "./kernels.ts";
 import { type DType, fmtShape, type GradNode, sizeOf, Storage, Tensor } from "./tensor.ts";
 import { runBackward } from "./autograd.ts";
@@ -93,6 +93,10 @@ export class Engine {
     this.#ringView = new DataView(this.#ring.staging);
     this.#seed = (options.seed ?? 0x5eed) >>> 0;
     this.validate = options.validate ?? false;
+    this.kernels.target = {
+      name: `the ${gpu.backend.backend} backend (${gpu.description})`,
+      advice: backendAdvice(gpu.backend.backend),
+    };
     this.device.addEventListener("uncapturederror", (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.#uncaptured.push(e.message);
@@ -341,25 +345,34 @@ export class Engine {
     await this.checkErrors();
   }
 
-  /** Throws the first WebGPU error seen since the last check, naming the kernel. */
+  /**
+   * Throws the first WebGPU error seen since the last check, naming the kernel. A kernel that
+   * does not compile is reported alone: the errors its invalid pipeline caused are dropped.
+   */
   async checkErrors(): Promise<void> {
-    await this.kernels.check();
     const errors = this.#errors;
     const names = this.#errorKernels;
     this.#errors = [];
     this.#errorKernels = [];
+    try {
+      await this.kernels.check();
+    } catch (e) {
+      this.#uncaptured = [];
+      throw e;
+    }
     const results = await Promise.all(errors);
     const i = results.findIndex((e) => e !== null);
     if (i >= 0) {
+      this.#uncaptured = [];
       throw new Error(`WebGPU validation error in kernel ${names[i]}: ${results[i]!.message}`);
     }
     if (this.#uncaptured.length) {
-      const msg = this.#uncaptured.join("\n");
+      const messages = summarize(this.#uncaptured);
       this.#uncaptured = [];
       throw new Error(
         `WebGPU error (recent kernels: ${
           this.#recentKernels.map((k) => `${k.name} (${k.file})`).join(", ")
-        }):\n${msg}`,
+        }):\n${messages}`,
       );
     }
   }
@@ -597,6 +610,15 @@ export class Engine {
   #alive(): void {
     if (this.#destroyed) throw new Error("engine was destroyed");
   }
+}
+
+/** Distinct messages in order of first appearance, with repeat counts, at most five. */
+function summarize(messages: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const m of messages) counts.set(m, (counts.get(m) ?? 0) + 1);
+  const lines = [...counts].slice(0, 5).map(([m, n]) => (n > 1 ? `${m} (${n} times)` : m));
+  if (counts.size > 5) lines.push(`... and ${counts.size - 5} other messages`);
+  return lines.join("\n");
 }
 
 function collectTensors(value: unknown, into: Set<Tensor>): void {

@@ -3,6 +3,8 @@
  * prepended constants, reflected with wgsl_reflect (so bindings and uniform layouts are read from
  * the shader, never written by hand), compiled once and cached.
  */
+import { compilePipeline } from "./compile.ts";
+import { dumpWgsl } from "./wgsl_dump.ts";
 // The package's CommonJS main does not load in Deno; its ES module build carries no types entry.
 // @ts-types="npm:wgsl_reflect@1.6.0/types/index.d.ts"
 import { WgslReflect } from "npm:wgsl_reflect@1.6.0/wgsl_reflect.module.js";
@@ -161,6 +163,10 @@ export class KernelCache {
   #cache = new Map<string, Kernel>();
   /** Compile results of new pipelines (an Error or null), checked at the next sync point. */
   pendingErrors: Promise<Error | null>[] = [];
+  /** Where kernels run and what to do when one does not compile there (named in that error). */
+  target: { name: string; advice: string } = { name: "this device", advice: "" };
+  /** Kernels whose compilation failed, by name: asking for one again throws at once. */
+  #failed = new Map<string, Error>();
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -173,6 +179,8 @@ export class KernelCache {
   get(spec: KernelSpec): Kernel {
     const defs = spec.defines ?? {};
     const key = `${spec.file}:${spec.entry}${JSON.stringify(defs)}`;
+    const failure = this.#failed.get(key);
+    if (failure) throw failure;
     const hit = this.#cache.get(key);
     if (hit) return hit;
     const kernel = this.#build(spec, key);
@@ -226,24 +234,20 @@ export class KernelCache {
     }
 
     const device = this.#device;
-    device.pushErrorScope("validation");
-    const module = device.createShaderModule({ code, label: name });
-    const pipeline = device.createComputePipeline({
-      label: name,
-      layout: "auto",
-      compute: { module, entryPoint: spec.entry },
-    });
-    const scope = device.popErrorScope();
-    this.pendingErrors.push(
-      Promise.all([scope, module.getCompilationInfo()]).then(([err, info]) => {
-        const messages = info.messages.filter((m) => m.type === "error")
-          .map((m) => `  line ${m.lineNum - prefixLines}: ${m.message}`);
-        if (!err && !messages.length) return null;
-        return new Error(
-          `kernel ${name} (${file}) failed to compile:\n${messages.join("\n") || err?.message}`,
-        );
-      }),
-    );
+    const { pipeline, outcome } = compilePipeline(device, code, spec.entry, name, prefixLines);
+    this.pendingErrors.push(outcome.then((message) => {
+      if (message === null) {
+        dumpWgsl(code, file);
+        return null;
+      }
+      const { advice: fix } = this.target;
+      const advice = fix ? `\nOther backends may compile it: ${fix}.` : "";
+      const error = new Error(
+        `kernel ${name} (${file}) does not compile on ${this.target.name}:\n${message}${advice}`,
+      );
+      this.#failed.set(name, error);
+      return error;
+    }));
     const wg = entry.workgroupSize;
     return {
       name,

@@ -13,19 +13,12 @@ fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * WG + lid.x;
 }
 
-// Element i of a texel buffer (engine/buffers.ts TexelBuffer: 4096 vec4s per texture row).
+// Element i of a texel buffer (engine/buffers.ts TexelBuffer: 4096 vec4s per texture row). GEMM
+// kernels read 4x4 operand blocks (texel buffer elements o.x .. o.w plus c as the columns of a
+// mat4x4) with one loader per texture: textures cannot be function parameters on every backend
+// (wgpu's OpenGL output has no image parameters).
 fn texel_coord(i: u32) -> vec2<u32> {
   return vec2<u32>(i & 4095u, i >> 12u);
-}
-
-// Texel buffer elements o.x .. o.w (plus c) as the columns of a 4x4 matrix (GEMM operand blocks).
-fn texel_block(t: texture_storage_2d<rgba32float, read>, o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(
-    textureLoad(t, texel_coord(o.x + c)),
-    textureLoad(t, texel_coord(o.y + c)),
-    textureLoad(t, texel_coord(o.z + c)),
-    textureLoad(t, texel_coord(o.w + c)),
-  );
 }
 
 // Philox 4x32-10 (Salmon et al., 2011): counter-based, so element i of a stream is a pure
@@ -239,14 +232,42 @@ fn a_rows(abase: u32, first: u32) -> vec4<u32> {
   return (vec4<u32>(abase) + m) * params.k4;
 }
 
+// Texel-buffer blocks (shaders/common.wgsl texel_coord): texels o.x .. o.w plus c as columns.
+fn act_block(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(act_t, texel_coord(o.x + c)),
+    textureLoad(act_t, texel_coord(o.y + c)),
+    textureLoad(act_t, texel_coord(o.z + c)),
+    textureLoad(act_t, texel_coord(o.w + c)),
+  );
+}
+
+fn wt_block(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(wt_t, texel_coord(o.x + c)),
+    textureLoad(wt_t, texel_coord(o.y + c)),
+    textureLoad(wt_t, texel_coord(o.z + c)),
+    textureLoad(wt_t, texel_coord(o.w + c)),
+  );
+}
+
+fn gp_block(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(gp_t, texel_coord(o.x + c)),
+    textureLoad(gp_t, texel_coord(o.y + c)),
+    textureLoad(gp_t, texel_coord(o.z + c)),
+    textureLoad(gp_t, texel_coord(o.w + c)),
+  );
+}
+
 // B block: columns = the four GEMM columns, rows = 4 consecutive K.
 fn ld_act(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return texel_block(act_t, o, c);
+  return act_block(o, c);
 }
 
 // A block: rows = four GEMM rows, columns = 4 consecutive K.
 fn ld_wt(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(texel_block(wt_t, o, c));
+  return transpose(wt_block(o, c));
 }
 
 // Stores a 4x4 block: acc[j][i] is (row m + i, column j of \`c\`).
@@ -327,12 +348,12 @@ fn conv_gemm(
 
 // A block of the weight gradient: columns = 4 positions, rows = 4 output channels (g rows).
 fn ld_pos_g(o: vec4<u32>, m4: u32) -> mat4x4<f32> {
-  return texel_block(gp_t, o, min(m4, params.g4 - 1u));
+  return gp_block(o, min(m4, params.g4 - 1u));
 }
 
 // B block: columns = 4 positions, rows = 4 input channels (x rows shifted by the tap).
 fn ld_pos_x(o: vec4<u32>, c4: u32) -> mat4x4<f32> {
-  return texel_block(act_t, o, min(c4, params.k4 - 1u));
+  return act_block(o, min(c4, params.k4 - 1u));
 }
 
 // Stores a 4x4 block of dw: acc[j][i] is (output channel m + i, input channel c + j).
@@ -871,7 +892,12 @@ fn k_step(rows: u32, mn_major: bool) -> u32 {
 
 // 4 rows of A x 4 K values, as an (m x k) matrix.
 fn ld_a(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let t = texel_block(lhs_t, o, c);
+  let t = mat4x4<f32>(
+    textureLoad(lhs_t, texel_coord(o.x + c)),
+    textureLoad(lhs_t, texel_coord(o.y + c)),
+    textureLoad(lhs_t, texel_coord(o.z + c)),
+    textureLoad(lhs_t, texel_coord(o.w + c)),
+  );
   if (A_MN_MAJOR) {
     return t;
   }
@@ -880,7 +906,12 @@ fn ld_a(o: vec4<u32>, c: u32) -> mat4x4<f32> {
 
 // 4 K values x 4 columns of B, as a (k x n) matrix.
 fn ld_b(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let t = texel_block(rhs_t, o, c);
+  let t = mat4x4<f32>(
+    textureLoad(rhs_t, texel_coord(o.x + c)),
+    textureLoad(rhs_t, texel_coord(o.y + c)),
+    textureLoad(rhs_t, texel_coord(o.z + c)),
+    textureLoad(rhs_t, texel_coord(o.w + c)),
+  );
   if (B_MN_MAJOR) {
     return transpose(t);
   }
@@ -1815,8 +1846,10 @@ fn max_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let h0 = max(hs, 0);
   let w0 = max(ws, 0);
   let base = plane * params.h * params.w;
-  var best = bitcast<f32>(0xff800000u);
+  // Start from the window's first element (padding never fills a whole window), as torch starts
+  // from -inf and that index: WGSL has no infinite constants (Tint rejects bitcast<f32> of them).
   var arg = h0 * i32(params.w) + w0;
+  var best = src[base + u32(arg)];
   for (var iy = h0; iy < he; iy++) {
     for (var ix = w0; ix < we; ix++) {
       let idx = iy * i32(params.w) + ix;

@@ -7,19 +7,12 @@ fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * WG + lid.x;
 }
 
-// Element i of a texel buffer (engine/buffers.ts TexelBuffer: 4096 vec4s per texture row).
+// Element i of a texel buffer (engine/buffers.ts TexelBuffer: 4096 vec4s per texture row). GEMM
+// kernels read 4x4 operand blocks (texel buffer elements o.x .. o.w plus c as the columns of a
+// mat4x4) with one loader per texture: textures cannot be function parameters on every backend
+// (wgpu's OpenGL output has no image parameters).
 fn texel_coord(i: u32) -> vec2<u32> {
   return vec2<u32>(i & 4095u, i >> 12u);
-}
-
-// Texel buffer elements o.x .. o.w (plus c) as the columns of a 4x4 matrix (GEMM operand blocks).
-fn texel_block(t: texture_storage_2d<rgba32float, read>, o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return mat4x4<f32>(
-    textureLoad(t, texel_coord(o.x + c)),
-    textureLoad(t, texel_coord(o.y + c)),
-    textureLoad(t, texel_coord(o.z + c)),
-    textureLoad(t, texel_coord(o.w + c)),
-  );
 }
 
 // Philox 4x32-10 (Salmon et al., 2011): counter-based, so element i of a stream is a pure

@@ -172,14 +172,42 @@ fn a_rows(abase: u32, first: u32) -> vec4<u32> {
   return (vec4<u32>(abase) + m) * params.k4;
 }
 
+// Texel-buffer blocks (shaders/common.wgsl texel_coord): texels o.x .. o.w plus c as columns.
+fn act_block(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(act_t, texel_coord(o.x + c)),
+    textureLoad(act_t, texel_coord(o.y + c)),
+    textureLoad(act_t, texel_coord(o.z + c)),
+    textureLoad(act_t, texel_coord(o.w + c)),
+  );
+}
+
+fn wt_block(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(wt_t, texel_coord(o.x + c)),
+    textureLoad(wt_t, texel_coord(o.y + c)),
+    textureLoad(wt_t, texel_coord(o.z + c)),
+    textureLoad(wt_t, texel_coord(o.w + c)),
+  );
+}
+
+fn gp_block(o: vec4<u32>, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(
+    textureLoad(gp_t, texel_coord(o.x + c)),
+    textureLoad(gp_t, texel_coord(o.y + c)),
+    textureLoad(gp_t, texel_coord(o.z + c)),
+    textureLoad(gp_t, texel_coord(o.w + c)),
+  );
+}
+
 // B block: columns = the four GEMM columns, rows = 4 consecutive K.
 fn ld_act(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return texel_block(act_t, o, c);
+  return act_block(o, c);
 }
 
 // A block: rows = four GEMM rows, columns = 4 consecutive K.
 fn ld_wt(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  return transpose(texel_block(wt_t, o, c));
+  return transpose(wt_block(o, c));
 }
 
 // Stores a 4x4 block: acc[j][i] is (row m + i, column j of `c`).
@@ -260,12 +288,12 @@ fn conv_gemm(
 
 // A block of the weight gradient: columns = 4 positions, rows = 4 output channels (g rows).
 fn ld_pos_g(o: vec4<u32>, m4: u32) -> mat4x4<f32> {
-  return texel_block(gp_t, o, min(m4, params.g4 - 1u));
+  return gp_block(o, min(m4, params.g4 - 1u));
 }
 
 // B block: columns = 4 positions, rows = 4 input channels (x rows shifted by the tap).
 fn ld_pos_x(o: vec4<u32>, c4: u32) -> mat4x4<f32> {
-  return texel_block(act_t, o, min(c4, params.k4 - 1u));
+  return act_block(o, min(c4, params.k4 - 1u));
 }
 
 // Stores a 4x4 block of dw: acc[j][i] is (output channel m + i, input channel c + j).

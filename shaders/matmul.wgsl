@@ -65,7 +65,12 @@ fn k_step(rows: u32, mn_major: bool) -> u32 {
 
 // 4 rows of A x 4 K values, as an (m x k) matrix.
 fn ld_a(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let t = texel_block(lhs_t, o, c);
+  let t = mat4x4<f32>(
+    textureLoad(lhs_t, texel_coord(o.x + c)),
+    textureLoad(lhs_t, texel_coord(o.y + c)),
+    textureLoad(lhs_t, texel_coord(o.z + c)),
+    textureLoad(lhs_t, texel_coord(o.w + c)),
+  );
   if (A_MN_MAJOR) {
     return t;
   }
@@ -74,7 +79,12 @@ fn ld_a(o: vec4<u32>, c: u32) -> mat4x4<f32> {
 
 // 4 K values x 4 columns of B, as a (k x n) matrix.
 fn ld_b(o: vec4<u32>, c: u32) -> mat4x4<f32> {
-  let t = texel_block(rhs_t, o, c);
+  let t = mat4x4<f32>(
+    textureLoad(rhs_t, texel_coord(o.x + c)),
+    textureLoad(rhs_t, texel_coord(o.y + c)),
+    textureLoad(rhs_t, texel_coord(o.z + c)),
+    textureLoad(rhs_t, texel_coord(o.w + c)),
+  );
   if (B_MN_MAJOR) {
     return transpose(t);
   }

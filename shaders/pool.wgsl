@@ -51,8 +51,10 @@ fn max_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   let h0 = max(hs, 0);
   let w0 = max(ws, 0);
   let base = plane * params.h * params.w;
-  var best = bitcast<f32>(0xff800000u);
+  // Start from the window's first element (padding never fills a whole window), as torch starts
+  // from -inf and that index: WGSL has no infinite constants (Tint rejects bitcast<f32> of them).
   var arg = h0 * i32(params.w) + w0;
+  var best = src[base + u32(arg)];
   for (var iy = h0; iy < he; iy++) {
     for (var ix = w0; ix < we; ix++) {
       let idx = iy * i32(params.w) + ix;

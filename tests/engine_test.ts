@@ -271,6 +271,59 @@ Deno.test("a WGSL validation error names the kernel", opts, async () => {
   await assert.rejects(() => e.sync(), /elementwise:binary_same.*shaders\/elementwise\.wgsl/);
 });
 
+Deno.test(
+  "errors outside a validation scope are reported once each, with a count",
+  opts,
+  async () => {
+    const plain = await Engine.create();
+    try {
+      const t = plain.ones([8]);
+      // The same invalid dispatch (one buffer bound read-only and read-write), submitted 50 times.
+      for (let i = 0; i < 50; i++) {
+        plain.run(
+          { file: "elementwise", entry: "binary_same", defines: { OP: 0 } },
+          { src: t, rhs: t, dst: t },
+          { n: 8 },
+          [1],
+        );
+        plain.flush();
+      }
+      const err = await plain.sync().then(() => null, (x: Error) => x);
+      assert.ok(err, "sync should reject");
+      assert.match(err.message, /^WebGPU error \(recent kernels: elementwise:binary_same/);
+      const count = /\((\d+) times\)/.exec(err.message);
+      assert.ok(count && Number(count[1]) >= 50, err.message);
+      assert.ok(err.message.split("\n").length <= 12, err.message);
+    } finally {
+      plain.destroy();
+    }
+  },
+);
+
+Deno.test(
+  "a kernel that does not compile is one error naming it, the backend and a fix",
+  opts,
+  async () => {
+    // WG is already a constant of the prelude (shaders/common.wgsl): redefining it is an error.
+    const spec = { file: "elementwise", entry: "fill", defines: { OP: 0, WG: 64 } } as const;
+    const t = e.ones([8]);
+    e.run(spec, { dst_bits: t }, { n: 8, bits: 0 }, [1]);
+    const err = await e.sync().then(() => null, (x: Error) => x);
+    assert.ok(err, "sync should reject");
+    assert.match(
+      err.message,
+      /^kernel elementwise:fill\{"OP":0,"WG":64\} \(shaders\/elementwise\.wgsl\)/,
+    );
+    assert.match(err.message, /does not compile on the (vulkan|gl|metal|dx12|unknown) backend/);
+    assert.match(err.message, /Other backends may compile it: /);
+    assert.ok(err.message.split("\n").length <= 20, err.message);
+    // The kernel is not built again, and its invalid pipeline left nothing behind.
+    throwsWith(() => e.run(spec, { dst_bits: t }, { n: 8, bits: 0 }, [1]), "does not compile");
+    e.fill(t, 2);
+    assert.deepEqual(Array.from(await e.read(t)), new Array(8).fill(2));
+  },
+);
+
 Deno.test("engine: teardown", opts, () => {
   e.destroy();
   assert.throws(() => e.zeros([1]), /destroyed/);

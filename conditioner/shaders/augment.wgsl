@@ -37,8 +37,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> per_sample: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 
+// v mod size in [0, size). `%` only ever sees non-negative operands: GLSL leaves the remainder
+// of a negative operand undefined (wgpu's OpenGL backend gives wrong pixels with it).
 fn wrap(v: i32, size: i32) -> i32 {
-  return ((v % size) + size) % size;
+  let m = abs(v) % size;
+  return select(m, (size - m) % size, v < 0);
 }
 
 // Pixel (row, col) of sample `s`'s flipped-then-shifted image, border-clamped first (what
