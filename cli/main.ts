@@ -1,4 +1,4 @@
-/** Command-line entry point: `deno task train`, `predict`, `info`, `demo-data`. */
+/** Command-line entry point: `deno task train`, `predict`, `report`, `compare`, `info`, `demo-data`, `bench`. */
 import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { trainCommand } from "./train_command.ts";
 import { predictCommand } from "./predict_command.ts";
