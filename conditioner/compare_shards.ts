@@ -44,13 +44,15 @@ export interface ShardResult {
   format: string;
   /** The shard. */
   shard: CompareShard;
-  /** Fingerprint of the data (see datasetFingerprint) and its sample count. */
+  /** Fingerprint of the data (see datasetFingerprint). */
   fingerprint: string;
+  /** The data's sample count. */
   samples: number;
   /** The shared settings (each run replaces the seed and the enhanced settings). */
   config: ConditionerConfig;
-  /** Presets compared with the original recipe, and the number of seeds. */
+  /** Presets compared with the original recipe. */
   presets: string[];
+  /** Number of seeds. */
   seeds: number;
   /** The runs this shard trained. */
   runs: CompareRun[];

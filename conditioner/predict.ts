@@ -49,11 +49,13 @@ export interface PredictResult {
 export interface RunModel {
   /** The run's settings (config.json). */
   config: ConditionerConfig;
-  /** Target scalers of y1 (32 columns) and y2 (24 columns). */
+  /** Target scaler of y1 (32 columns). */
   y1Scaler: MinMaxScaler;
+  /** Target scaler of y2 (24 columns). */
   y2Scaler: MinMaxScaler;
-  /** The model file chosen and its weights. */
+  /** The model file chosen. */
   modelPath: string;
+  /** Its weights, checked finite. */
   weights: Map<string, HostTensor>;
 }
 

@@ -39,7 +39,7 @@ import {
 import type { EpochRecord } from "./history.ts";
 import { LatentConditionerImg } from "./model.ts";
 import { type Objective, stackScalars } from "./objective.ts";
-import { lossCurvesSvg } from "./plot.ts";
+import { epochView, lossHistorySvg } from "./history_view.ts";
 import type { RunFolder } from "./run_folder.ts";
 import { SummaryWriter } from "./tensorboard.ts";
 import { parameterMagnitude, stepAccumulator, type StepContext, trainStep } from "./train_step.ts";
@@ -492,17 +492,6 @@ async function writePlot(
   history: EpochRecord[],
   objective: Objective,
 ): Promise<void> {
-  const series = [
-    { name: "train", points: history.map((h) => [h.epoch + 1, h.train[0]] as [number, number]) },
-    {
-      name: "validation",
-      points: history.filter((h) => h.val).map((h) => [h.epoch + 1, h.val![0]] as [number, number]),
-    },
-  ];
-  const svg = lossCurvesSvg(series, {
-    title: `Latent conditioner (${objective.name})`,
-    xLabel: "epoch",
-    yLabel: "loss",
-  });
+  const svg = lossHistorySvg(history.map(epochView), `Latent conditioner (${objective.name})`);
   await writeFileAtomic(join(dir, "loss_curves.svg"), new TextEncoder().encode(svg));
 }
