@@ -3,6 +3,7 @@ import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typing
 import { Engine } from "../engine/engine.ts";
 import { MODEL_CHOICES } from "../conditioner/predict.ts";
 import { writeReport } from "../conditioner/report.ts";
+import { readHistory } from "../conditioner/history_view.ts";
 
 /** Builds the `report` command. */
 export function reportCommand(): CommandUnknownOpts {
@@ -18,6 +19,11 @@ export function reportCommand(): CommandUnknownOpts {
       if (which !== "best" && which !== "last") {
         throw new Error(`option '--model' must be ${MODEL_CHOICES.join(" or ")} (got '${which}')`);
       }
+      // Checked before the GPU starts: the folder and its history.
+      if (!(await Deno.stat(opts.run).catch(() => null))?.isDirectory) {
+        throw new Error(`option '--run': ${opts.run} is not a folder`);
+      }
+      await readHistory(opts.run);
       const engine = await Engine.create();
       try {
         const path = await writeReport(engine, opts.run, { which });
