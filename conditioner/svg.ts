@@ -59,12 +59,23 @@ export function niceStep(raw: number): number {
   return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
 }
 
-/** Multiples of a nice step inside [lo, hi], about `count` of them. */
+/** Multiples of a nice step inside [lo, hi]: about `count`, and at least 4 (finer steps). */
 function roundTicks(lo: number, hi: number, count: number): number[] {
-  const step = niceStep((hi - lo) / count);
-  const out: number[] = [];
-  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(k * step);
-  return out;
+  const inside = (step: number) => {
+    const out: number[] = [];
+    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+      out.push(Number((k * step).toPrecision(12)));
+    }
+    return out;
+  };
+  let step = niceStep((hi - lo) / count);
+  let ticks = inside(step);
+  while (ticks.length < 4) {
+    const m = Math.round(step / Math.pow(10, Math.floor(Math.log10(step) + 1e-9)));
+    step /= m === 5 ? 2.5 : 2; // 1 -> 0.5 -> 0.2 -> 0.1 -> 0.05 ...
+    ticks = inside(step);
+  }
+  return ticks;
 }
 
 /**

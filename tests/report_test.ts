@@ -106,6 +106,9 @@ Deno.test("report.html: sections, numbers that match a direct computation", opts
     close(rows.get(name)!.rmse, f.rmse, `RMSE ${name}`);
   });
   assert.ok(html.includes(`on the ${val.length} validation samples`));
+  // At the end of a training run the dataset in memory is passed instead of reloaded: same fit.
+  await writeReport(engine, runDir, { dataset });
+  assert.deepEqual(tableRows(await Deno.readTextFile(path)), rows);
   // Bars: one per output with its value.
   assert.equal([...html.matchAll(/<rect class="bar"/g)].length, 2 * 56);
   // Parity: the best and worst of y1 and y2, one point per validation sample each.
