@@ -39,15 +39,46 @@ export {
   type TrainProgress,
   type TrainResult,
 } from "./conditioner/train.ts";
-export { predictFolder, type PredictOptions, type PredictResult } from "./conditioner/predict.ts";
+export {
+  predictFolder,
+  predictLatents,
+  type PredictOptions,
+  type PredictResult,
+  readRunModel,
+  type RunModel,
+} from "./conditioner/predict.ts";
 export {
   type CompareOptions,
+  type ComparePair,
+  comparePairs,
   compareRecipes,
   type CompareRow,
   type CompareRun,
   formatCompareTable,
   type Stat,
 } from "./conditioner/compare.ts";
+export {
+  type CompareShard,
+  compareShard,
+  type MergedComparison,
+  mergeShards,
+  parseShard,
+  type ShardResult,
+} from "./conditioner/compare_shards.ts";
+
+// Conditioner: the run report (report.html) and the history it plots.
+export {
+  collectReport,
+  type OutputFit,
+  outputFits,
+  type ParitySeries,
+  REPORT_FILE,
+  type ReportData,
+  type ReportOptions,
+  type ValidationFit,
+  writeReport,
+} from "./conditioner/report.ts";
+export { type EpochView, epochView, readHistory } from "./conditioner/history_view.ts";
 
 // Conditioner: file formats (TensorBoard events, NumPy arrays, run checkpoints).
 export {

@@ -1,8 +1,8 @@
 /** `info`: what the WebGPU adapter is and what it can do. */
-import { Command } from "npm:@commander-js/extra-typings@15.1.0";
+import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
 import { requestGpu } from "../engine/device.ts";
 
-const LIMITS = [
+const LIMITS: (keyof GPUSupportedLimits)[] = [
   "maxBufferSize",
   "maxStorageBufferBindingSize",
   "maxStorageBuffersPerShaderStage",
@@ -15,14 +15,14 @@ const LIMITS = [
 ];
 
 /** Builds the `info` command. */
-export function infoCommand(): Command {
+export function infoCommand(): CommandUnknownOpts {
   return new Command("info")
     .description("Show the WebGPU adapter, its backend, limits and features")
     .option("--json", "print JSON")
     .action(async (opts) => {
       const gpu = await requestGpu();
       const limits = Object.fromEntries(
-        LIMITS.map((k) => [k, (gpu.device.limits as unknown as Record<string, number>)[k]]),
+        LIMITS.map((k) => [k, gpu.device.limits[k]]),
       );
       const info = {
         adapter: gpu.description,
@@ -51,5 +51,5 @@ export function infoCommand(): Command {
         console.log(`Features: ${info.features.join(", ")}`);
       }
       gpu.device.destroy();
-    }) as unknown as Command;
+    });
 }

@@ -1,4 +1,4 @@
-/** Command-line entry point: `deno task train`, `predict`, `info`, `demo-data`. */
+/** Command-line entry point: `deno task train`, `predict`, `report`, `compare`, `info`, `demo-data`, `bench`. */
 import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { trainCommand } from "./train_command.ts";
 import { predictCommand } from "./predict_command.ts";
@@ -6,6 +6,7 @@ import { infoCommand } from "./info_command.ts";
 import { demoDataCommand } from "./demo_data_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { compareCommand } from "./compare_command.ts";
+import { reportCommand } from "./report_command.ts";
 
 const program = new Command("webgpu-conditioner")
   .description("Train SimulGen-VAE's CNN latent conditioner on WebGPU")
@@ -13,6 +14,7 @@ const program = new Command("webgpu-conditioner")
   .showHelpAfterError();
 program.addCommand(trainCommand());
 program.addCommand(predictCommand());
+program.addCommand(reportCommand());
 program.addCommand(infoCommand());
 program.addCommand(demoDataCommand());
 program.addCommand(benchCommand());

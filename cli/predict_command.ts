@@ -1,6 +1,7 @@
 /** `predict`: images -> y1/y2 .npy files in raw latent space, ready for SimulGen-VAE's decoder. */
 import { join } from "node:path";
-import { Command } from "npm:@commander-js/extra-typings@15.1.0";
+import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
+import { IMAGE_EXTENSIONS, normalizeExtension } from "../conditioner/images.ts";
 import { Engine } from "../engine/engine.ts";
 import { MODEL_CHOICES, predictWith, readPredictionInputs } from "../conditioner/predict.ts";
 import type { PredictOptions } from "../conditioner/predict.ts";
@@ -12,6 +13,8 @@ export interface PredictFlags {
   out?: string;
   model: string;
   batchSize: string;
+  /** --ext: image extensions to read, as given (words with one or more items each). */
+  ext?: string[];
 }
 
 /** Checks the flags and turns them into prediction options; errors name the flag. */
@@ -25,30 +28,44 @@ export function predictOptions(flags: PredictFlags): PredictOptions {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new Error(`option '--batch-size' must be a positive integer (got '${flags.batchSize}')`);
   }
+  let extensions: string[] = [...IMAGE_EXTENSIONS];
+  if (flags.ext) {
+    try {
+      extensions = flags.ext.join(" ").split(/[\s,]+/).filter(Boolean).map(normalizeExtension);
+    } catch (e) {
+      throw new Error(`option '--ext': ${(e as Error).message}`);
+    }
+    if (extensions.length === 0) throw new Error("option '--ext' needs at least one extension");
+  }
   return {
     runDir: flags.run,
     imageDir: flags.images,
     outDir: flags.out ?? join(flags.run, "predictions"),
     which: which as PredictOptions["which"],
     batchSize,
+    extensions,
   };
 }
 
 /** Builds the `predict` command. */
-export function predictCommand(): Command {
+export function predictCommand(): CommandUnknownOpts {
   return new Command("predict")
     .description("Predict latents for a folder of images with a trained run")
     .requiredOption(
       "--run <dir>",
       "run folder written by `train` (config.json, scalers.json, model_*.safetensors)",
     )
-    .requiredOption("--images <dir>", "folder of condition images")
+    .requiredOption("--images <dir>", "folder of condition images (.png, .jpg, .jpeg)")
     .option(
       "--out <dir>",
       "where to write latent_vectors.npy and xs.npy (default: <run>/predictions)",
     )
     .option("--model <which>", `${MODEL_CHOICES.join(" or ")}`, "best")
     .option("--batch-size <n>", "images per forward pass", "16")
+    .option(
+      "--ext <extensions...>",
+      `read only these image types (default: all of ${IMAGE_EXTENSIONS.join(" ")}), e.g. --ext png`,
+    )
     .action(async (flags) => {
       // Flags and every file are checked before the GPU is touched.
       const options = predictOptions(flags);
@@ -60,5 +77,5 @@ export function predictCommand(): Command {
       } finally {
         await engine.close();
       }
-    }) as unknown as Command;
+    });
 }

@@ -1,6 +1,6 @@
 /** `train`: trains the latent conditioner on a SimulGen-VAE data folder. */
 import { basename, join, resolve } from "node:path";
-import { Command } from "npm:@commander-js/extra-typings@15.1.0";
+import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
 // @ts-types="npm:@types/cli-progress@3.11.6"
 import cliProgress from "npm:cli-progress@3.12.0";
 import { Engine } from "../engine/engine.ts";
@@ -15,38 +15,23 @@ import {
   RESUME_CHANGEABLE,
   type SettingName,
 } from "../conditioner/config.ts";
-import { readConditionText, readConditionTextIfPresent } from "../conditioner/condition_file.ts";
-import { loadDataset } from "../conditioner/data.ts";
 import { RUN_FILES } from "../conditioner/checkpoint.ts";
 import { readRunInfo, recoverRunFolder } from "../conditioner/run_folder.ts";
 import { runTraining } from "../conditioner/run.ts";
 import { EpochBar } from "./progress.ts";
 import { addSettingOptions, settingOverrides } from "./settings_options.ts";
-
-/** The bundled demo: data folder and its condition file, relative to the repository. */
-export const DEMO_DATA = new URL("../fixtures/demo", import.meta.url).pathname;
-export const DEMO_CONDITION = new URL("../fixtures/conditions/demo.txt", import.meta.url).pathname;
+import { conditionFile, loadConfiguredData, withDataOptions } from "./data_options.ts";
 
 /** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
 /** Builds the `train` command. */
-export function trainCommand(): Command {
-  const cmd = new Command("train")
-    .description("Train the latent conditioner (no arguments: the bundled demo dataset)")
-    .option(
-      "--data <dir>",
-      "data folder with the image folder, latent_vectors.npy and xs.npy",
-      DEMO_DATA,
-    )
-    .option(
-      "--condition <file>",
-      "SimulGen-VAE condition.txt (default: <data>/condition.txt if present; the demo's for the demo data)",
-    )
-    .option(
-      "--out <dir>",
-      "run folder for checkpoints, TensorBoard logs and plots (default: runs/<data folder name>)",
-    )
+export function trainCommand(): CommandUnknownOpts {
+  const cmd = withDataOptions(
+    new Command("train")
+      .description("Train the latent conditioner (no arguments: the bundled demo dataset)"),
+    "run folder for checkpoints, TensorBoard logs and plots (default: runs/<data folder name>)",
+  )
     .option(
       "--resume",
       "continue the run in --out from its last checkpoint, with its own data and settings",
@@ -55,11 +40,11 @@ export function trainCommand(): Command {
     .option("--plot", "write loss_curves.svg in the run folder (the default)")
     .option("--no-plot", "do not write loss_curves.svg")
     .option("--no-progress", "no progress bar within epochs");
-  addSettingOptions(cmd as unknown as Command<[], Record<string, unknown>>);
+  addSettingOptions(cmd);
   return cmd.action(async (opts, command) => {
-    const given = (name: string) => command.getOptionValueSource(name as never) === "cli";
-    await train(opts as unknown as Record<string, unknown> & TrainFlags, given);
-  }) as unknown as Command;
+    const given = (name: string) => command.getOptionValueSource(name) === "cli";
+    await train(opts, settingOverrides(command), given);
+  });
 }
 
 interface TrainFlags {
@@ -72,23 +57,6 @@ interface TrainFlags {
   progress: boolean;
 }
 
-/** The condition file: --condition, else <data>/condition.txt, else the demo's for the demo data. */
-export async function conditionFile(
-  flags: { data: string; condition?: string },
-): Promise<{ text: string; path: string } | undefined> {
-  const candidates = flags.condition ? [flags.condition] : [join(flags.data, "condition.txt")];
-  if (!flags.condition && resolve(flags.data) === resolve(DEMO_DATA)) {
-    candidates.push(DEMO_CONDITION);
-  }
-  for (const path of candidates) {
-    const text = flags.condition
-      ? await readConditionText(path)
-      : await readConditionTextIfPresent(path);
-    if (text !== undefined) return { text, path };
-  }
-  return undefined;
-}
-
 /** What a run trains on: data folder, condition file and resolved settings. */
 interface RunPlan {
   data: string;
@@ -99,9 +67,9 @@ interface RunPlan {
 }
 
 /** A new run: settings from the condition file and the flags. */
-async function planNewRun(flags: Record<string, unknown> & TrainFlags): Promise<RunPlan> {
+async function planNewRun(flags: TrainFlags, overrides: ConfigOverrides): Promise<RunPlan> {
   const file = await conditionFile(flags);
-  const resolved = resolveConfig({ file, overrides: settingOverrides(flags) });
+  const resolved = resolveConfig({ file, overrides });
   return {
     data: resolve(flags.data),
     condition: file ? resolve(file.path) : null,
@@ -119,12 +87,12 @@ async function planNewRun(flags: Record<string, unknown> & TrainFlags): Promise<
  */
 async function planResume(
   runDir: string,
-  flags: Record<string, unknown> & TrainFlags,
+  flags: TrainFlags,
+  overrides: ConfigOverrides,
   given: (name: string) => boolean,
 ): Promise<RunPlan> {
   await recoverRunFolder(runDir);
   const info = await readRunInfo(runDir);
-  const overrides = settingOverrides(flags);
   const refused = (Object.keys(overrides) as SettingName[])
     .filter((f) => !RESUME_CHANGEABLE.includes(f)).map((f) => flagOf(f));
   if (given("data") && resolve(flags.data) !== info.data) refused.unshift("--data");
@@ -142,7 +110,7 @@ async function planResume(
   }
   const configPath = join(runDir, RUN_FILES.config);
   const saved = configFromJson(await Deno.readTextFile(configPath), configPath);
-  const changes = resolveConfig({ overrides: overrides as ConfigOverrides }).config;
+  const changes = resolveConfig({ overrides }).config;
   const config = { ...saved };
   for (const f of Object.keys(overrides) as (keyof ConditionerConfig)[]) {
     (config as Record<string, unknown>)[f] = changes[f];
@@ -155,11 +123,14 @@ async function planResume(
 }
 
 async function train(
-  flags: Record<string, unknown> & TrainFlags,
+  flags: TrainFlags,
+  overrides: ConfigOverrides,
   given: (name: string) => boolean,
 ): Promise<void> {
   const runDir = flags.out ?? join("runs", basename(resolve(flags.data)) || "run");
-  const plan = flags.resume ? await planResume(runDir, flags, given) : await planNewRun(flags);
+  const plan = flags.resume
+    ? await planResume(runDir, flags, overrides, given)
+    : await planNewRun(flags, overrides);
   const config = plan.config;
   // The adapter before any output: without one, the first line printed says what to install.
   const engine = await Engine.create({ seed: config.seed });
@@ -174,7 +145,7 @@ async function train(
 
 async function trainOn(
   engine: Engine,
-  flags: Record<string, unknown> & TrainFlags,
+  flags: TrainFlags,
   runDir: string,
   plan: RunPlan,
 ): Promise<void> {
@@ -186,19 +157,12 @@ async function trainOn(
       cliProgress.Presets.shades_classic,
     )
     : null;
-  const { dataset, warnings } = await loadDataset(plan.data, {
-    paramDir: config.paramDir,
-    ext: config.paramDataType,
-    imageSize: config.imageSize,
-    truncate: config.truncate,
-    onProgress: (done, total) => {
-      if (!loadBar) return;
-      if (done === 1) loadBar.start(total, 0);
-      loadBar.update(done);
-      if (done === total) loadBar.stop();
-    },
+  const dataset = await loadConfiguredData(plan.data, config, (done, total) => {
+    if (!loadBar) return;
+    if (done === 1) loadBar.start(total, 0);
+    loadBar.update(done);
+    if (done === total) loadBar.stop();
   });
-  for (const w of warnings) console.warn(`warning: ${w}`);
 
   // The first Ctrl-C asks the run to stop after the current batch; it then gives SIGINT back to
   // its default action, so a second one ends the process at once even while it waits for the

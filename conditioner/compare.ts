@@ -10,6 +10,7 @@ import type { ConditionerConfig } from "./config.ts";
 import type { ConditionerDataset } from "./data.ts";
 import { presetConfig } from "./enhanced_config.ts";
 import { runTraining } from "./run.ts";
+import { datasetFingerprint } from "./run_folder.ts";
 
 /** One trained recipe. */
 export interface CompareRun {
@@ -57,7 +58,7 @@ export interface Stat {
   std: number;
 }
 
-/** Options for {@link compareRecipes}. */
+/** Options for {@link compareRecipes} and {@link compareShard}. */
 export interface CompareOptions {
   /** Settings shared by all runs; each run replaces the seed and the enhanced settings. */
   config: ConditionerConfig;
@@ -75,6 +76,35 @@ export interface CompareOptions {
   shouldStop?: () => boolean;
 }
 
+/** One (recipe, seed) training of a comparison. */
+export interface ComparePair {
+  /** "original" or a preset name. */
+  recipe: string;
+  /** The run's seed. */
+  seed: number;
+}
+
+/** The recipes of a comparison: the original one, then the presets. */
+export function compareRecipeNames(presets: readonly string[]): string[] {
+  return ["original", ...presets];
+}
+
+/**
+ * Every (recipe, seed) pair of a comparison in its fixed order: seed by seed, the recipes of
+ * each seed in {@link compareRecipeNames} order. Shards are cut from this order.
+ */
+export function comparePairs(
+  presets: readonly string[],
+  seeds: number,
+  firstSeed: number,
+): ComparePair[] {
+  const pairs: ComparePair[] = [];
+  for (let s = 0; s < seeds; s++) {
+    for (const recipe of compareRecipeNames(presets)) pairs.push({ recipe, seed: firstSeed + s });
+  }
+  return pairs;
+}
+
 function stat(values: number[]): Stat {
   const mean = values.reduce((s, v) => s + v, 0) / values.length;
   const variance = values.length > 1
@@ -83,58 +113,70 @@ function stat(values: number[]): Stat {
   return { mean, std: Math.sqrt(variance) };
 }
 
-/** Trains every recipe for every seed and returns the comparison (also written to outDir). */
-export async function compareRecipes(o: CompareOptions): Promise<CompareRow[]> {
+/** Trains one (recipe, seed) pair on a fresh engine (so its buffer pool's size is its peak). */
+async function trainPair(o: CompareOptions, pair: ComparePair): Promise<CompareRun> {
   const log = o.log ?? console.log;
-  for (const p of o.presets) presetConfig(p); // unknown names fail before any training
-  const recipes = ["original", ...o.presets];
-  const runs: CompareRun[] = [];
-  for (let s = 0; s < o.seeds; s++) {
-    for (const recipe of recipes) {
-      if (o.shouldStop?.()) break;
-      const seed = o.config.seed + s;
-      const config: ConditionerConfig = {
-        ...o.config,
-        seed,
-        enhanced: recipe === "original"
-          ? { ...o.config.enhanced, enabled: false }
-          : { enabled: true, preset: recipe, loss: presetConfig(recipe) },
-      };
-      log(`\n=== ${recipe}, seed ${seed} ===`);
-      // A fresh engine per run, so its buffer pool's size is this run's peak.
-      const engine = await Engine.create({ seed });
-      try {
-        const r = await runTraining({
-          engine,
-          config,
-          dataset: o.dataset,
-          runDir: join(o.outDir, `${recipe}-seed${seed}`),
-          overwrite: true,
-          plot: false,
-          log: (line) => log(`  ${line}`),
-          shouldStop: o.shouldStop,
-        });
-        const vals = r.history.filter((h) => h.valMetric !== undefined).map((h) => h.valMetric!);
-        const timed = r.history.length > 1 ? r.history.slice(1) : r.history; // epoch 1 compiles kernels
-        runs.push({
-          recipe,
-          seed,
-          finalVal: vals.at(-1) ?? NaN,
-          bestVal: vals.length ? Math.min(...vals) : NaN,
-          secondsPerEpoch: timed.reduce((a, h) => a + h.seconds, 0) / Math.max(1, timed.length),
-          peakBytes: engine.memory.allocatedBytes,
-          fallback: r.fallback !== undefined,
-        });
-        r.model.dispose();
-      } finally {
-        engine.destroy();
-      }
-    }
+  const { recipe, seed } = pair;
+  const config: ConditionerConfig = {
+    ...o.config,
+    seed,
+    enhanced: recipe === "original"
+      ? { ...o.config.enhanced, enabled: false }
+      : { enabled: true, preset: recipe, loss: presetConfig(recipe) },
+  };
+  log(`\n=== ${recipe}, seed ${seed} ===`);
+  const engine = await Engine.create({ seed });
+  try {
+    const r = await runTraining({
+      engine,
+      config,
+      dataset: o.dataset,
+      runDir: join(o.outDir, `${recipe}-seed${seed}`),
+      overwrite: true,
+      plot: false,
+      log: (line) => log(`  ${line}`),
+      shouldStop: o.shouldStop,
+    });
+    r.model.dispose();
+    const vals = r.history.filter((h) => h.valMetric !== undefined).map((h) => h.valMetric!);
+    const timed = r.history.length > 1 ? r.history.slice(1) : r.history; // epoch 1 compiles kernels
+    return {
+      recipe,
+      seed,
+      finalVal: vals.at(-1) ?? NaN,
+      bestVal: vals.length ? Math.min(...vals) : NaN,
+      secondsPerEpoch: timed.reduce((a, h) => a + h.seconds, 0) / Math.max(1, timed.length),
+      peakBytes: engine.memory.allocatedBytes,
+      fallback: r.fallback !== undefined,
+    };
+  } finally {
+    engine.destroy();
   }
+}
+
+/** Trains the given pairs in order; stops starting new ones when `shouldStop` says so. */
+export async function trainPairs(
+  o: CompareOptions,
+  pairs: readonly ComparePair[],
+): Promise<CompareRun[]> {
+  for (const p of o.presets) presetConfig(p); // unknown names fail before any training
+  const runs: CompareRun[] = [];
+  for (const pair of pairs) {
+    if (o.shouldStop?.()) break;
+    runs.push(await trainPair(o, pair));
+  }
+  return runs;
+}
+
+/** Per-recipe rows of a comparison from its runs (recipes in `recipes` order). */
+export function summarizeRuns(
+  recipes: readonly string[],
+  runs: readonly CompareRun[],
+): CompareRow[] {
   const base = runs.filter((r) => r.recipe === "original");
   const baseBest = stat(base.map((r) => r.bestVal)).mean;
   const baseTime = stat(base.map((r) => r.secondsPerEpoch)).mean;
-  const rows = recipes.map((recipe): CompareRow => {
+  return recipes.map((recipe): CompareRow => {
     const rs = runs.filter((r) => r.recipe === recipe);
     const bestVal = stat(rs.map((r) => r.bestVal));
     const secondsPerEpoch = stat(rs.map((r) => r.secondsPerEpoch));
@@ -149,15 +191,30 @@ export async function compareRecipes(o: CompareOptions): Promise<CompareRow[]> {
       timeOverhead: secondsPerEpoch.mean / baseTime - 1,
     };
   });
-  await Deno.mkdir(o.outDir, { recursive: true });
+}
+
+/** Writes compare.json (settings, data fingerprint, rows) and compare.md (the table). */
+export async function writeComparison(
+  outDir: string,
+  c: { config: ConditionerConfig; fingerprint: string; seeds: number; rows: CompareRow[] },
+): Promise<void> {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  await Deno.mkdir(outDir, { recursive: true });
+  const json = { config: c.config, fingerprint: c.fingerprint, rows: c.rows };
+  await writeFileAtomic(join(outDir, "compare.json"), encode(JSON.stringify(json, null, 2)));
   await writeFileAtomic(
-    join(o.outDir, "compare.json"),
-    new TextEncoder().encode(JSON.stringify({ config: o.config, rows }, null, 2)),
+    join(outDir, "compare.md"),
+    encode(formatCompareTable(c.rows, c.seeds) + "\n"),
   );
-  await writeFileAtomic(
-    join(o.outDir, "compare.md"),
-    new TextEncoder().encode(formatCompareTable(rows, o.seeds) + "\n"),
-  );
+}
+
+/** Trains every recipe for every seed and returns the comparison (also written to outDir). */
+export async function compareRecipes(o: CompareOptions): Promise<CompareRow[]> {
+  const pairs = comparePairs(o.presets, o.seeds, o.config.seed);
+  const runs = await trainPairs(o, pairs);
+  const rows = summarizeRuns(compareRecipeNames(o.presets), runs);
+  const fingerprint = await datasetFingerprint(o.dataset);
+  await writeComparison(o.outDir, { config: o.config, fingerprint, seeds: o.seeds, rows });
   return rows;
 }
 

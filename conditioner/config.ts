@@ -170,7 +170,7 @@ export function configPath(field: SettingName): string {
 }
 
 /** The value of a flat setting inside a (possibly partial) config object. */
-function readPath(config: ConditionerConfig, field: SettingName): unknown {
+export function readPath(config: ConditionerConfig, field: SettingName): unknown {
   let node: unknown = config;
   for (const part of configPath(field).split(".")) {
     node = node !== null && typeof node === "object"

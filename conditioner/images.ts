@@ -56,11 +56,16 @@ export function normalizeExtension(ext: string): string {
 }
 
 /**
- * Names of the files in `dir` ending in `ext` (case-insensitive), in natural order. Throws when
- * the folder is missing or holds no such file, naming the folder and the extension.
+ * Names of the files in `dir` ending in `ext` (one extension or several; case-insensitive), in
+ * natural order. Throws when the folder is missing or holds no such file, naming the folder and
+ * the extensions.
  */
-export async function listImageFiles(dir: string, ext: string): Promise<string[]> {
-  const wanted = normalizeExtension(ext);
+export async function listImageFiles(
+  dir: string,
+  ext: string | readonly string[],
+): Promise<string[]> {
+  const wanted = (typeof ext === "string" ? [ext] : ext).map(normalizeExtension);
+  if (wanted.length === 0) throw new Error(`listImageFiles: no image extension given for ${dir}`);
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(dir);
@@ -74,12 +79,13 @@ export async function listImageFiles(dir: string, ext: string): Promise<string[]
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (entry.isDirectory) continue;
-    if (entry.name.toLowerCase().endsWith(wanted)) names.push(entry.name);
+    const lower = entry.name.toLowerCase();
+    if (wanted.some((e) => lower.endsWith(e))) names.push(entry.name);
   }
   if (names.length === 0) {
-    throw new Error(
-      `image folder ${dir} contains no *${wanted} files (matched case-insensitively)`,
-    );
+    const list = wanted.map((e) => `*${e}`);
+    const what = list.length > 1 ? `${list.slice(0, -1).join(", ")} or ${list.at(-1)}` : list[0];
+    throw new Error(`image folder ${dir} contains no ${what} files (matched case-insensitively)`);
   }
   return names.sort(naturalCompare);
 }
@@ -543,12 +549,12 @@ export async function readImages(
 }
 
 /**
- * Loads every `*ext` image of `dir` in natural order (the first `limit` of them when given),
- * as one [N, 1, S, S] array in [0, 1].
+ * Loads every `*ext` image of `dir` (one extension or several) in natural order (the first
+ * `limit` of them when given), as one [N, 1, S, S] array in [0, 1].
  */
 export async function loadImages(
   dir: string,
-  ext: string,
+  ext: string | readonly string[],
   options: LoadImagesOptions = {},
 ): Promise<LoadedImages> {
   checkImageSize(options.imageSize ?? 256);

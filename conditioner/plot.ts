@@ -2,6 +2,7 @@
  * Standalone SVG line charts of training curves (loss or learning rate per epoch), written next
  * to checkpoints so a run can be inspected without TensorBoard.
  */
+import { COLORS, extent, fittedAxis, linearAxis, logAxis, px, xmlEscape } from "./svg.ts";
 
 /** One named curve: `[x, y]` points, e.g. `[epoch, loss]`. */
 export interface PlotSeries {
@@ -9,119 +10,41 @@ export interface PlotSeries {
   points: readonly (readonly [number, number])[];
 }
 
+/** A vertical mark on a chart: `<line class="marker" data-x="...">` with a label at its top. */
+export interface PlotMarker {
+  /** Where, in data units of the x axis. */
+  x: number;
+  /** Text next to the mark, e.g. "best: epoch 12". */
+  label: string;
+}
+
 /** Options of {@link lossCurvesSvg}. */
 export interface PlotOptions {
   title: string;
   xLabel: string;
   yLabel: string;
-  /** Logarithmic y axis (default true, as losses span decades); y <= 0 is then skipped. */
+  /**
+   * Logarithmic y axis (default true, as losses span decades), fitted to the data rather than
+   * rounded out to whole decades; y <= 0 is then skipped.
+   */
   yLog?: boolean;
+  /** Vertical marks at x values (e.g. the best epoch), drawn dashed with their label. */
+  markers?: PlotMarker[];
   /** Image width in pixels (default 800). */
   width?: number;
   /** Image height in pixels (default 480). */
   height?: number;
+  /**
+   * Width of the legend column right of the plot (default: fitted to the longest name); equal
+   * values make the plot areas of charts stacked on a page line up.
+   */
+  legendWidth?: number;
 }
 
-/** Tableau 10: distinct, colour-blind-friendlier line colours; reused with dashes after 10. */
-const COLORS = [
-  "#4e79a7",
-  "#f28e2b",
-  "#e15759",
-  "#76b7b2",
-  "#59a14f",
-  "#edc948",
-  "#b07aa1",
-  "#ff9da7",
-  "#9c755f",
-  "#bab0ac",
-];
 const DASHES = ["", "6 3", "2 3", "8 3 2 3"];
 
 /** Approximate width of one 12px sans-serif character, for sizing the legend column. */
 const CHAR_WIDTH = 7;
-
-/** Escapes text for XML content and attribute values. */
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;").replace(/'/g, "&apos;");
-}
-
-/** Pixel coordinate with at most 2 decimals. */
-function px(v: number): string {
-  return String(Math.round(v * 100) / 100);
-}
-
-/** Tick label without float noise (0.30000000000000004 -> "0.3"). */
-function label(v: number): string {
-  return String(Number(v.toPrecision(10)));
-}
-
-/** Smallest and largest of `values` (a loop: spreading huge arrays into Math.min overflows). */
-function extent(values: readonly number[]): [number, number] {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return [lo, hi];
-}
-
-/** An axis: domain, mapping of data values to [0, 1], and its ticks. */
-interface Axis {
-  /** Data value -> fraction of the axis length, 0 at the domain start. */
-  frac: (v: number) => number;
-  ticks: { value: number; text: string }[];
-}
-
-/** A "nice" step (1, 2 or 5 times a power of ten) near `raw`. */
-function niceStep(raw: number): number {
-  const p = Math.pow(10, Math.floor(Math.log10(raw)));
-  const m = raw / p;
-  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
-}
-
-/** Linear axis over [min, max] with about 6 round ticks; `integer` keeps steps >= 1. */
-function linearAxis(min: number, max: number, integer: boolean): Axis {
-  if (min === max) {
-    const pad = integer ? 1 : (Math.abs(min) * 0.1 || 1);
-    min -= pad;
-    max += pad;
-  }
-  let step = niceStep((max - min) / 6);
-  if (integer) step = Math.max(1, step);
-  const lo = Math.floor(min / step) * step;
-  const hi = Math.ceil(max / step) * step;
-  const ticks: { value: number; text: string }[] = [];
-  const n = Math.round((hi - lo) / step);
-  for (let i = 0; i <= n; i++) {
-    const value = lo + i * step;
-    ticks.push({ value, text: label(value) });
-  }
-  return { frac: (v) => (v - lo) / (hi - lo), ticks };
-}
-
-/** Log10 axis over whole decades covering [min, max] (both > 0). */
-function logAxis(min: number, max: number): Axis {
-  let lo = Math.floor(Math.log10(min));
-  let hi = Math.ceil(Math.log10(max));
-  if (lo === hi) {
-    lo -= 1;
-    hi += 1;
-  }
-  const decades = hi - lo;
-  const every = Math.ceil(decades / 10);
-  const ticks: { value: number; text: string }[] = [];
-  for (let k = lo; k <= hi; k++) {
-    if ((k - lo) % every !== 0) continue;
-    const value = Math.pow(10, k);
-    ticks.push({ value, text: k >= -4 && k <= 5 ? label(value) : `1e${k}` });
-    if (decades <= 2 && k < hi) {
-      for (const m of [2, 5]) ticks.push({ value: m * value, text: label(m * value) });
-    }
-  }
-  return { frac: (v) => (Math.log10(v) - lo) / decades, ticks };
-}
 
 /**
  * Renders line charts of `series` as a standalone SVG document: title, framed plot area, axes
@@ -144,13 +67,14 @@ export function lossCurvesSvg(series: readonly PlotSeries[], options: PlotOption
   const hasData = all.length > 0;
   const [xMin, xMax] = hasData ? extent(xs) : [0, 1];
   const [yMin, yMax] = hasData ? extent(ys) : yLog ? [0.1, 1] : [0, 1];
-  const xAxis = linearAxis(xMin, xMax, hasData && xs.every(Number.isInteger));
+  const xAxis = fittedAxis(xMin, xMax, hasData && xs.every(Number.isInteger));
   const yAxis = yLog ? logAxis(yMin, yMax) : linearAxis(yMin, yMax, false);
 
   const legendNames = series.map((s, i) => drawable[i].length > 0 ? s.name : `${s.name} (no data)`);
   const longest = Math.max(0, ...legendNames.map((n) => n.length));
   const left = 76;
-  const right = series.length > 0 ? Math.max(40, 48 + CHAR_WIDTH * longest) : 24;
+  const right = options.legendWidth ??
+    (series.length > 0 ? Math.max(40, 48 + CHAR_WIDTH * longest) : 24);
   const top = 40;
   const bottom = 56;
   const plotW = Math.max(10, width - left - right);
@@ -242,6 +166,15 @@ export function lossCurvesSvg(series: readonly PlotSeries[], options: PlotOption
         `${xmlEscape(legendNames[i])}</text>`,
     );
   });
+  const marks = (options.markers ?? []).filter((m) => Number.isFinite(m.x)).map((m) => {
+    const x = px(X(m.x));
+    const right = X(m.x) > left + plotW * 0.7;
+    return `<line class="marker" data-x="${m.x}" x1="${x}" y1="${top}" x2="${x}" ` +
+      `y2="${px(top + plotH)}" stroke="#555555" stroke-dasharray="4 3"/>` +
+      `<text x="${px(X(m.x) + (right ? -4 : 4))}" y="${top + 14}" ` +
+      `text-anchor="${right ? "end" : "start"}" fill="#333333">${xmlEscape(m.label)}</text>`;
+  });
+  out.push(`<g class="markers">${marks.join("")}</g>`);
   out.push(`<g class="series">${lines.join("")}</g>`);
   out.push(`<g class="legend">${legend.join("")}</g>`);
   out.push(`</svg>`);

@@ -6,7 +6,7 @@ import { loadStateDict } from "../engine/nn/safetensors.ts";
 import { assertFinite, RUN_FILES } from "./checkpoint.ts";
 import { recoverRunFolder } from "./run_folder.ts";
 import { type ConditionerConfig, configFromJson } from "./config.ts";
-import { type LoadedImages, loadImages } from "./images.ts";
+import { IMAGE_EXTENSIONS, type LoadedImages, loadImages } from "./images.ts";
 import { LATENT_DIM, LatentConditionerImg, XS_SHAPE } from "./model.ts";
 import { loadModelTensors } from "./model_file.ts";
 import { writeNpy } from "./npy.ts";
@@ -19,8 +19,10 @@ export const MODEL_CHOICES = ["best", "last"] as const;
 export interface PredictOptions {
   /** Run folder written by training (config.json, scalers.json, model files). */
   runDir: string;
-  /** Folder of images to predict, with the run's image extension. */
+  /** Folder of images to predict. */
   imageDir: string;
+  /** Image extensions to read (default: every supported one, {@link IMAGE_EXTENSIONS}). */
+  extensions?: readonly string[];
   /** Folder (created) for latent_vectors.npy, xs.npy and names.txt. */
   outDir: string;
   /** Which saved model to use. Default "best" (falls back to "last" when there is no best). */
@@ -43,16 +45,22 @@ export interface PredictResult {
   y2: Float32Array;
 }
 
-/** Everything a prediction reads from disk, checked, before any GPU work. */
-export interface PredictionInputs {
+/** A trained run's settings, scalers and model weights, read and checked without the GPU. */
+export interface RunModel {
   /** The run's settings (config.json). */
   config: ConditionerConfig;
-  /** Target scalers of y1 (32 columns) and y2 (24 columns). */
+  /** Target scaler of y1 (32 columns). */
   y1Scaler: MinMaxScaler;
+  /** Target scaler of y2 (24 columns). */
   y2Scaler: MinMaxScaler;
-  /** The model file chosen and its weights. */
+  /** The model file chosen. */
   modelPath: string;
+  /** Its weights, checked finite. */
   weights: Map<string, HostTensor>;
+}
+
+/** Everything a prediction reads from disk, checked, before any GPU work. */
+export interface PredictionInputs extends RunModel {
   /** The images, decoded and resized to the run's image size. */
   images: LoadedImages;
 }
@@ -105,49 +113,70 @@ async function chooseModel(runDir: string, which: "best" | "last"): Promise<stri
 }
 
 /**
+ * Reads and checks a run's settings, scalers and model (`which`, default "best", falling back to
+ * "last"), finishing an interrupted run-folder replacement first. No GPU work.
+ */
+export async function readRunModel(
+  runDir: string,
+  which: "best" | "last" = "best",
+): Promise<RunModel> {
+  await recoverRunFolder(runDir);
+  const configPath = join(runDir, RUN_FILES.config);
+  const config = configFromJson(await readJson(configPath), configPath);
+  const [y1Scaler, y2Scaler] = await readScalers(join(runDir, RUN_FILES.scalers));
+  const modelPath = await chooseModel(runDir, which);
+  const weights = await loadModelTensors(modelPath);
+  assertFinite(weights, `${modelPath} holds non-finite weights (a diverged model)`);
+  return { config, y1Scaler, y2Scaler, modelPath, weights };
+}
+
+/**
  * Reads and checks everything a prediction needs (settings, scalers, model weights, images)
  * without touching the GPU, so that wrong inputs fail before an engine exists.
  */
 export async function readPredictionInputs(o: PredictOptions): Promise<PredictionInputs> {
   checkPredictOptions(o);
-  await recoverRunFolder(o.runDir);
-  const configPath = join(o.runDir, RUN_FILES.config);
-  const config = configFromJson(await readJson(configPath), configPath);
-  const [y1Scaler, y2Scaler] = await readScalers(join(o.runDir, RUN_FILES.scalers));
-  const modelPath = await chooseModel(o.runDir, o.which ?? "best");
-  const weights = await loadModelTensors(modelPath);
-  assertFinite(weights, `${modelPath} holds non-finite weights (a diverged model)`);
-  const images = await loadImages(o.imageDir, config.paramDataType, {
-    imageSize: config.imageSize,
+  const run = await readRunModel(o.runDir, o.which);
+  const images = await loadImages(o.imageDir, o.extensions ?? IMAGE_EXTENSIONS, {
+    imageSize: run.config.imageSize,
   });
-  return { config, y1Scaler, y2Scaler, modelPath, weights, images };
+  return { ...run, images };
 }
 
-/** Runs the model over checked inputs and writes latent_vectors.npy, xs.npy and names.txt. */
-export async function predictWith(
+/**
+ * Runs a run's model over `count` images ([count, 1, S, S] values in [0, 1] at the run's image
+ * size) in batches and returns raw-space latents: y1 [count, 32] and y2 [count, 3, 8], flattened.
+ */
+export async function predictLatents(
   e: Engine,
-  inputs: PredictionInputs,
-  o: Pick<PredictOptions, "outDir" | "batchSize">,
-): Promise<PredictResult> {
-  const { config, images, modelPath } = inputs;
+  run: RunModel,
+  images: Float32Array,
+  batchSize = 16,
+): Promise<{ y1: Float32Array; y2: Float32Array }> {
+  const { config, modelPath } = run;
+  const plane = config.imageSize * config.imageSize;
+  const n = images.length / plane;
+  if (!Number.isInteger(n)) {
+    throw new Error(
+      `predictLatents: ${images.length} pixel values are not whole ${config.imageSize}x` +
+        `${config.imageSize} images`,
+    );
+  }
   const model = new LatentConditionerImg(e, {
     filters: config.filters,
     imageSize: config.imageSize,
   });
   try {
-    loadStateDict(model, inputs.weights, { source: modelPath });
+    loadStateDict(model, run.weights, { source: modelPath });
     model.eval();
-    const n = images.names.length;
-    const plane = config.imageSize * config.imageSize;
-    const batch = o.batchSize ?? 16;
     const xsSize = XS_SHAPE[0] * XS_SHAPE[1];
     const y1 = new Float32Array(n * LATENT_DIM);
     const y2 = new Float32Array(n * xsSize);
-    for (let start = 0; start < n; start += batch) {
-      const b = Math.min(batch, n - start);
+    for (let start = 0; start < n; start += batchSize) {
+      const b = Math.min(batchSize, n - start);
       const out = e.noGrad(() =>
         e.tidy(() => {
-          const x = e.tensor(images.data.subarray(start * plane, (start + b) * plane), [
+          const x = e.tensor(images.subarray(start * plane, (start + b) * plane), [
             b,
             1,
             config.imageSize,
@@ -162,21 +191,31 @@ export async function predictWith(
       out.y1.dispose();
       out.y2.dispose();
     }
-    const raw1 = inputs.y1Scaler.inverseTransform(y1);
-    const raw2 = inputs.y2Scaler.inverseTransform(y2);
-    await Deno.mkdir(o.outDir, { recursive: true });
-    const files = [
-      join(o.outDir, "latent_vectors.npy"),
-      join(o.outDir, "xs.npy"),
-      join(o.outDir, "names.txt"),
-    ];
-    await Deno.writeFile(files[0], writeNpy([n, LATENT_DIM], raw1));
-    await Deno.writeFile(files[1], writeNpy([n, ...XS_SHAPE], raw2));
-    await Deno.writeTextFile(files[2], images.names.join("\n") + "\n");
-    return { count: n, modelPath, files, y1: raw1, y2: raw2 };
+    return { y1: run.y1Scaler.inverseTransform(y1), y2: run.y2Scaler.inverseTransform(y2) };
   } finally {
     model.dispose();
   }
+}
+
+/** Runs the model over checked inputs and writes latent_vectors.npy, xs.npy and names.txt. */
+export async function predictWith(
+  e: Engine,
+  inputs: PredictionInputs,
+  o: Pick<PredictOptions, "outDir" | "batchSize">,
+): Promise<PredictResult> {
+  const { images, modelPath } = inputs;
+  const n = images.names.length;
+  const { y1, y2 } = await predictLatents(e, inputs, images.data, o.batchSize);
+  await Deno.mkdir(o.outDir, { recursive: true });
+  const files = [
+    join(o.outDir, "latent_vectors.npy"),
+    join(o.outDir, "xs.npy"),
+    join(o.outDir, "names.txt"),
+  ];
+  await Deno.writeFile(files[0], writeNpy([n, LATENT_DIM], y1));
+  await Deno.writeFile(files[1], writeNpy([n, ...XS_SHAPE], y2));
+  await Deno.writeTextFile(files[2], images.names.join("\n") + "\n");
+  return { count: n, modelPath, files, y1, y2 };
 }
 
 /** Predicts latents for every image of a folder and writes latent_vectors.npy, xs.npy, names.txt. */

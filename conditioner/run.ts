@@ -17,6 +17,7 @@ import {
 import type { ConditionerDataset } from "./data.ts";
 import { ENHANCED_PARTS, EnhancedObjective } from "./losses/enhanced_objective.ts";
 import { writeNpz } from "./npy.ts";
+import { writeReport } from "./report.ts";
 import { type Objective, originalObjective } from "./objective.ts";
 import {
   datasetFingerprint,
@@ -58,7 +59,7 @@ export interface RunOptions {
   overwrite?: boolean;
   /** Where the data came from, recorded in run.json so a resume needs no other flags. */
   source?: { data: string; condition: string | null };
-  /** Write loss_curves.svg. Default true. */
+  /** Write loss_curves.svg and report.html. Default true. */
   plot?: boolean;
   /** Console lines (default: console.log). */
   log?: (line: string) => void;
@@ -168,7 +169,17 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     ? await openForResume(o, fingerprint)
     : await createFolder(o, fingerprint);
   try {
-    return await trainWithRecipe(o, folder);
+    const result = await trainWithRecipe(o, folder);
+    if ((o.plot ?? true) && folder.committed) {
+      // The run is complete on disk; a report that fails is a warning, not a failed run.
+      await writeReport(o.engine, folder.path, { dataset: o.dataset }).catch((e) =>
+        (o.log ?? console.log)(
+          `warning: report.html was not written (${(e as Error).message}); ` +
+            `deno task cli report --run ${folder.path} tries again`,
+        )
+      );
+    }
+    return result;
   } finally {
     // A run that never completed an epoch leaves nothing behind (a previous run stays as it was).
     await folder.discard();

@@ -26,7 +26,7 @@ import type { ConditionerDataset } from "./data.ts";
 import type { EpochRecord } from "./history.ts";
 import type { LatentConditionerImg } from "./model.ts";
 import type { Objective } from "./objective.ts";
-import { lossCurvesSvg } from "./plot.ts";
+import { epochView, lossHistorySvg } from "./history_view.ts";
 import type { RunFolder } from "./run_folder.ts";
 import { SummaryWriter } from "./tensorboard.ts";
 import { evaluate, type Setup, setUp, trainEpoch, TrainingError } from "./train_epoch.ts";
@@ -353,17 +353,6 @@ async function writePlot(
   history: EpochRecord[],
   objective: Objective,
 ): Promise<void> {
-  const series = [
-    { name: "train", points: history.map((h) => [h.epoch, h.train.total] as [number, number]) },
-    {
-      name: "validation",
-      points: history.filter((h) => h.val).map((h) => [h.epoch, h.val!.total] as [number, number]),
-    },
-  ];
-  const svg = lossCurvesSvg(series, {
-    title: `Latent conditioner (${objective.name})`,
-    xLabel: "epoch",
-    yLabel: "loss",
-  });
+  const svg = lossHistorySvg(history.map(epochView), `Latent conditioner (${objective.name})`);
   await writeFileAtomic(join(dir, "loss_curves.svg"), new TextEncoder().encode(svg));
 }

@@ -6,29 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { serveRepository } from "../tools/serve.ts";
+import { findChromium } from "./chromium.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** How long the page may take from launch to report. */
 const PAGE_TIMEOUT_MS = 90_000;
 /** Regression steps the page runs (the README's example runs 500). */
 const STEPS = 200;
-
-/** Chromium's path: $CHROMIUM, else the first of the usual names on PATH. */
-async function findChromium(): Promise<string> {
-  const given = Deno.env.get("CHROMIUM");
-  if (given) return given;
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean);
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    for (const dir of dirs) {
-      const path = `${dir}/${name}`;
-      if (await Deno.stat(path).then((s) => s.isFile, () => false)) return path;
-    }
-  }
-  throw new Error(
-    "tests/browser_test.ts needs Chromium, which was not found on PATH: install it " +
-      "(`apt-get install -y chromium`) or set CHROMIUM to its binary",
-  );
-}
 
 async function buildBundle(): Promise<void> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -64,7 +48,7 @@ interface PageReport {
 }
 
 Deno.test("the bundle trains in headless Chromium (examples/browser)", async () => {
-  const chromium = await findChromium();
+  const chromium = await findChromium("tests/browser_test.ts");
   await buildBundle();
 
   let received!: (body: string) => void;

@@ -368,6 +368,7 @@ Deno.test("predict flags: --model and --batch-size are checked, naming the flag"
     outDir: join("r", "predictions"),
     which: "last",
     batchSize: 3,
+    extensions: [".png", ".jpg", ".jpeg"],
   });
   throwsWith(
     () => predictOptions({ ...base, model: "latest" }),

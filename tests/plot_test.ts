@@ -1,6 +1,7 @@
 /** SVG loss curves: well-formed XML, exact polyline coordinates, legend, edge cases. */
 import assert from "node:assert/strict";
 import { lossCurvesSvg, type PlotOptions } from "../conditioner/plot.ts";
+import { LOG_PAD } from "../conditioner/svg.ts";
 
 /** One element found by {@link parseXml}: its name, attributes and directly contained text. */
 interface XmlElement {
@@ -111,8 +112,17 @@ Deno.test("parseXml (test helper) rejects malformed documents", () => {
   assert.throws(() => parseXml(`<a>1 < 2</a>`), /stray '<'/);
 });
 
+/** Where a value sits on a fitted log axis over [lo, hi]: LOG_PAD of the span above and below. */
+function logFrac(v: number, lo: number, hi: number): number {
+  const a = Math.log10(lo);
+  const b = Math.log10(hi);
+  const pad = (b - a) * LOG_PAD;
+  return (Math.log10(v) - a + pad) / (b - a + 2 * pad);
+}
+
 Deno.test("lossCurvesSvg: log-scale polyline coordinates for known values", () => {
-  // x 0..10 gives ticks 0,2,..,10 (domain [0, 10]); y 0.01..100 gives decades 1e-2..1e2.
+  // x 0..10 is the x domain (ticks 0, 2, .., 10); y 0.01..100 spans 4 decades plus LOG_PAD of
+  // them above and below.
   const svg = lossCurvesSvg(
     [{ name: "train", points: [[0, 100], [5, 1], [10, 0.01], [2.5, 10]] }],
     OPTS,
@@ -123,11 +133,12 @@ Deno.test("lossCurvesSvg: log-scale polyline coordinates for known values", () =
   const a = plotArea(els);
   const line = els.find((e) => e.name === "polyline" && e.attrs["data-series"] === "train");
   assert.ok(line);
+  const y = (v: number) => a.y + a.h - logFrac(v, 0.01, 100) * a.h;
   const expected = [
-    [a.x, a.y],
+    [a.x, y(100)],
     [a.x + a.w / 2, a.y + a.h / 2],
-    [a.x + a.w, a.y + a.h],
-    [a.x + a.w / 4, a.y + a.h / 4],
+    [a.x + a.w, y(0.01)],
+    [a.x + a.w / 4, y(10)],
   ];
   const got = polylinePoints(line);
   assert.equal(got.length, 4);
@@ -135,10 +146,46 @@ Deno.test("lossCurvesSvg: log-scale polyline coordinates for known values", () =
     assert.ok(Math.abs(x - expected[i][0]) <= 0.01, `x${i}: ${x} vs ${expected[i][0]}`);
     assert.ok(Math.abs(y - expected[i][1]) <= 0.01, `y${i}: ${y} vs ${expected[i][1]}`);
   });
+  assert.ok(expected[0][1] > a.y && expected[2][1] < a.y + a.h, "no point on the frame");
   const labels = texts(els);
   for (const t of ["0.01", "0.1", "1", "10", "100", "0", "2", "10", "Loss", "epoch", "loss"]) {
     assert.ok(labels.includes(t), `label ${t} in ${labels.join("|")}`);
   }
+});
+
+Deno.test("lossCurvesSvg: the log axis fits the data instead of whole decades", () => {
+  // A loss from 1.6 to 1.9 used to get the axis 1..10 (all points in a sixth of the height).
+  const els = parseXml(
+    lossCurvesSvg([{ name: "v", points: [[1, 1.9], [2, 1.7], [3, 1.6]] }], OPTS),
+  );
+  const a = plotArea(els);
+  const ys = polylinePoints(els.find((e) => e.name === "polyline")!).map(([, y]) => y);
+  const spread = (Math.max(...ys) - Math.min(...ys)) / a.h;
+  assert.ok(Math.abs(spread - 1 / (1 + 2 * LOG_PAD)) < 1e-3, `data fills ${spread} of the height`);
+  const ticks = els.filter((e) => e.name === "text" && e.attrs["dominant-baseline"] === "middle")
+    .map((e) => Number(e.text)).filter((v) => !Number.isNaN(v));
+  assert.ok(ticks.length >= 3, `round ticks inside a narrow range: ${ticks}`);
+  for (const t of ticks) assert.ok(t >= 1.58 && t <= 1.92, `tick ${t} inside the data range`);
+  // Spanning decades, ticks are 1-2-5 or decades and every point stays inside the frame.
+  const wide = parseXml(lossCurvesSvg([{ name: "lr", points: [[1, 2e-7], [2, 3e-3]] }], OPTS));
+  const wideTicks = texts(wide);
+  for (const t of ["1e-6", "0.0001", "0.001"]) assert.ok(wideTicks.includes(t), `tick ${t}`);
+  assert.ok(!wideTicks.includes("1e-8") && !wideTicks.includes("0.01"), "no decade padding");
+});
+
+Deno.test("lossCurvesSvg: markers are dashed vertical lines with their label", () => {
+  const els = parseXml(lossCurvesSvg(
+    [{ name: "val", points: [[1, 3], [5, 1], [9, 2]] }],
+    { ...OPTS, markers: [{ x: 5, label: "best: epoch 5" }] },
+  ));
+  const a = plotArea(els);
+  const mark = els.find((e) => e.name === "line" && e.attrs.class === "marker");
+  assert.ok(mark);
+  assert.equal(mark.attrs["data-x"], "5");
+  assert.ok(Math.abs(+mark.attrs.x1 - (a.x + a.w / 2)) <= 0.01);
+  assert.equal(+mark.attrs.y1, a.y);
+  assert.equal(+mark.attrs.y2, a.y + a.h);
+  assert.ok(texts(els).includes("best: epoch 5"));
 });
 
 Deno.test("lossCurvesSvg: legend names, distinct colours, escaping", () => {
@@ -165,9 +212,13 @@ Deno.test("lossCurvesSvg: NaN, Infinity and (on log scale) y <= 0 are skipped", 
   const line = els.find((e) => e.name === "polyline")!;
   const a = plotArea(els);
   const got = polylinePoints(line);
-  // y 1..10 spans one decade, so the axis is [1, 10]; x 0..10 is [0, 10].
+  // Only (0, 1) and (10, 10) are drawn: x spans the width, y 1..10 the height less the padding.
   assert.deepEqual(got.map(([x]) => Math.round(x - a.x)), [0, Math.round(a.w)]);
-  assert.deepEqual(got.map(([, y]) => Math.round(y - a.y)), [Math.round(a.h), 0]);
+  const pad = (LOG_PAD / (1 + 2 * LOG_PAD)) * a.h;
+  assert.deepEqual(got.map(([, y]) => Math.round(y - a.y)), [
+    Math.round(a.h - pad),
+    Math.round(pad),
+  ]);
   assert.ok(!svg.includes("NaN") && !svg.includes("Infinity"));
 });
 
