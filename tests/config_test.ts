@@ -11,7 +11,7 @@ import {
   parseConditionFile,
   resolveConfig,
 } from "../conditioner/config.ts";
-import { editDistance } from "../conditioner/config_keys.ts";
+import { CONDITIONER_KEYS, editDistance } from "../conditioner/config_keys.ts";
 import {
   DEFAULT_ENHANCED_LOSS,
   type EnhancedLossConfig,
@@ -538,7 +538,7 @@ Deno.test("config: the console table is aligned and shows sources", () => {
     assert.equal(line.slice(valueColumn, sourceColumn).trim(), value, setting);
     assert.equal(line.slice(sourceColumn), source, setting);
   }
-  assert.equal(lines.length, 1 + 32); // header + one row per setting
+  assert.equal(lines.length, 1 + CONDITIONER_KEYS.length); // header + one row per setting
 
   const reference = fixture("simulgen_reference.txt");
   const off = resolveConfig({ file: reference, overrides: { enhanced: false } });

@@ -119,8 +119,9 @@ Deno.test("report.html: sections, numbers that match a direct computation", opts
   // Curves and summary from history.json: the best epoch is marked, the time is summed.
   const history = JSON.parse(await Deno.readTextFile(join(runDir, RUN_FILES.history)));
   assert.equal(history.length, 3);
-  const vals = history.map((h: { val: number[] }) => h.val[0]);
-  const bestEpoch = vals.indexOf(Math.min(...vals)) + 1;
+  // The best epoch is the one with the lowest validation metric (epochs count from 1).
+  const metrics = history.map((h: { valMetric: number }) => h.valMetric);
+  const bestEpoch = history[metrics.indexOf(Math.min(...metrics))].epoch;
   assert.ok(html.includes(`<line class="marker" data-x="${bestEpoch}"`), "best epoch marked");
   assert.ok(html.includes(`best: epoch ${bestEpoch}`));
   assert.ok(html.includes(`data-series="learning rate"`), "learning-rate panel");
