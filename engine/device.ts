@@ -2,7 +2,12 @@
 
 /** Options for {@link requestGpu}. */
 export interface DeviceOptions {
-  /** Passed to `navigator.gpu.requestAdapter`. */
+  /**
+   * The WebGPU entry point to use instead of `navigator.gpu`: e.g. Dawn's `create([])` from the
+   * npm package `webgpu`, in Node or in Deno.
+   */
+  gpu?: GPU;
+  /** Passed to `requestAdapter`. */
   powerPreference?: GPUPowerPreference;
   /** Extra limits to request; each is clamped to what the adapter supports. */
   requiredLimits?: Record<string, number>;
@@ -154,11 +159,13 @@ function quietDriverWarning(): void {
 /** Requests an adapter and a device; throws an explanatory error when WebGPU is unavailable. */
 export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContext> {
   quietDriverWarning();
-  if (typeof navigator === "undefined" || !("gpu" in navigator)) {
+  const gpu = options.gpu ??
+    (typeof navigator !== "undefined" && "gpu" in navigator ? navigator.gpu : undefined);
+  if (!gpu) {
     throw new Error(noAdapterHelp("This runtime has no WebGPU (navigator.gpu is missing)."));
   }
-  const adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference });
-  if (!adapter) throw new Error(noAdapterHelp("navigator.gpu.requestAdapter() returned null."));
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  if (!adapter) throw new Error(noAdapterHelp("requestAdapter() returned null."));
   const requiredLimits: Record<string, number> = {};
   const wanted = { ...WANTED_LIMITS, ...options.requiredLimits };
   const supported = adapter.limits as unknown as Record<string, number>;

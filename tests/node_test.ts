@@ -38,7 +38,7 @@ Deno.test("the bundle trains in Node with the webgpu package (examples/node)", a
   await run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: EXAMPLE });
   const stdout = await run("node", ["tiny_regression.js"], {
     cwd: EXAMPLE,
-    env: { VK_ICD_FILENAMES: ICD },
+    env: { VK_ICD_FILENAMES: ICD, VK_DRIVER_FILES: ICD },
   });
   assert.match(stdout, /^adapter: .*SwiftShader/im);
   const losses = [...stdout.matchAll(/^step (\d+): loss ([\d.]+)$/gm)].map((m) => Number(m[2]));
