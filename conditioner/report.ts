@@ -65,7 +65,7 @@ export interface ReportData {
   info: RunInfo | null;
   /** Every epoch. */
   history: EpochView[];
-  /** The epoch of model_best (lowest validation loss), when validated. */
+  /** The epoch of model_best (lowest validation metric), when validated. */
   best?: EpochView;
   /** The validation fit, or why there is none. */
   validation: ValidationFit | { unavailable: string };

@@ -73,7 +73,7 @@ function summary(d: ReportData): string {
     card(
       d.best ? `${d.best.epoch}` : "–",
       d.best
-        ? `best epoch (validation loss ${num(d.best.valLoss)})`
+        ? `best epoch (validation metric ${num(d.best.valMetric)})`
         : "best epoch (never validated)",
       "best-epoch",
     ) +
