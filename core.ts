@@ -15,6 +15,19 @@ export {
   type TensorOptions,
 } from "./engine/engine.ts";
 export type { Backend, BackendInfo, DeviceOptions, GpuContext } from "./engine/device.ts";
+export {
+  type Budgets,
+  type ConvTiles,
+  type NormTuning,
+  profileFor,
+  type ProfileName,
+  PROFILES,
+  resolveTuning,
+  type Tile,
+  type Tuning,
+  type TuningOption,
+  type TuningOverrides,
+} from "./engine/tuning.ts";
 export { type DType, Tensor } from "./engine/tensor.ts";
 export type { PoolStats } from "./engine/buffers.ts";
 export {
