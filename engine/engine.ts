@@ -18,7 +18,17 @@ import {
   Tensor,
 } from "./tensor.ts";
 import { runBackward } from "./autograd.ts";
-import { resolveTuning, type Tuning, type TuningOption } from "./tuning.ts";
+import {
+  bucketKey,
+  type Family,
+  fixedTile,
+  resolveTuning,
+  type Tile,
+  type TunedChoice,
+  type Tuning,
+  type TuningOption,
+} from "./tuning.ts";
+import { tune, type TuneCase, type TuneOptions, type TuneReport } from "./autotune.ts";
 import { KernelProfiler } from "./profiler.ts";
 
 /** Options for {@link Engine.create}. */
@@ -74,6 +84,11 @@ export class Engine {
   readonly kernels: KernelCache;
   /** Every performance knob, resolved for this adapter (see engine/tuning.ts). */
   readonly tuning: Tuning;
+  /**
+   * Tiles chosen by measurement, by shape bucket ({@link bucketKey}); filled by {@link tune} or
+   * from a cache of earlier tuning. Buckets without an entry use the profile's tile.
+   */
+  readonly tuned: Map<string, TunedChoice> = new Map();
   /** False inside {@link noGrad}: ops record no graph. */
   gradEnabled = true;
   /** Whether each dispatch runs in its own validation error scope ({@link EngineOptions}). */
@@ -451,6 +466,20 @@ export class Engine {
     this.#recentKernels.push(kernel);
     if (this.#recentKernels.length > 5) this.#recentKernels.shift();
     this.dispatchCount++;
+  }
+
+  /** @internal The tile a GEMM kernel of `family` uses for an M x N x K product. */
+  tileFor(family: Family, m: number, n: number, k: number): Tile {
+    return this.tuned.get(bucketKey(family, m, n, k))?.tile ?? fixedTile(this.tuning, family);
+  }
+
+  /**
+   * Times a few register tiles for each GEMM family and shape bucket of `cases` not tuned yet and
+   * keeps the fastest in {@link tuned} (the profile's tile unless another is clearly faster).
+   * Syncs the device many times: call it before training, not inside a step.
+   */
+  tune(cases: readonly TuneCase[], options: TuneOptions = {}): Promise<TuneReport[]> {
+    return tune(this, cases, options);
   }
 
   /** Workgroup counts for `n` threads of a 1-D kernel with workgroup size `wg` (2-D when large). */

@@ -238,3 +238,48 @@ function checkTuning(t: Tuning): void {
     if (!isPos(v)) throw new Error(`tuning: norm.${k} must be a positive integer, got ${v}`);
   }
 }
+
+/** GEMM kernel families the tuner chooses tiles for. */
+export type Family = "matmul" | "conv_fwd" | "conv_dx" | "conv_dw";
+
+/** A tuned choice for one family and shape bucket. */
+export interface TunedChoice {
+  /** The chosen tile. */
+  tile: Tile;
+  /** Median milliseconds of one run with the chosen tile. */
+  ms: number;
+  /** Median milliseconds of one run with the profile's tile. */
+  fixedMs: number;
+  /** How many tiles were timed. */
+  candidates: number;
+}
+
+/** Smallest power of two >= v (1 for v <= 1). */
+function pow2(v: number): number {
+  return v <= 1 ? 1 : 2 ** Math.ceil(Math.log2(v));
+}
+
+/** The bucket key of a GEMM: family and M, N, K rounded up to powers of two. */
+export function bucketKey(family: Family, m: number, n: number, k: number): string {
+  return `${family} m${pow2(m)} n${pow2(n)} k${pow2(k)}`;
+}
+
+/** The profile's tile for a family. */
+export function fixedTile(tuning: Tuning, family: Family): Tile {
+  const { matmul, conv } = tuning;
+  if (family === "matmul") return matmul;
+  return family === "conv_fwd" ? conv.fwd : family === "conv_dx" ? conv.dx : conv.dw;
+}
+
+/**
+ * Version of the kernels' tiling code: tuning results stored with another version are ignored.
+ * Raise it whenever a kernel or its tile handling changes.
+ */
+export const KERNELS_VERSION = 1;
+
+/** Identifies the adapter and driver tuning results were measured on. */
+export function adapterKey(gpu: Pick<GpuContext, "adapter" | "description" | "backend">): string {
+  const info = gpu.adapter.info;
+  const parts = [gpu.backend.backend, info.vendor, info.architecture, info.device, gpu.description];
+  return parts.filter(Boolean).join(" | ");
+}

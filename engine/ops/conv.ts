@@ -334,10 +334,11 @@ function gemm(
   const phaseW = Math.ceil(geo.width / geo.stride[1]);
   const n = dx ? geo.batch * phaseH * phaseW : geo.batch * geo.outH * geo.outW;
   if (n === 0) return e.empty(shape);
-  const { conv, simdWidth, budgets } = e.tuning;
-  const tile = fitTile(dx ? conv.dx : conv.fwd, simdWidth, m, n);
-  const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
+  const { simdWidth, budgets } = e.tuning;
   const kk = geo.kH * geo.kW;
+  const family = dx ? "conv_dx" : "conv_fwd";
+  const tile = fitTile(e.tileFor(family, m, n, (dx ? geo.opg : geo.cpg) * kk), simdWidth, m, n);
+  const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
   const chunk = Math.max(1, Math.min(k4, Math.floor(budgets.convLoop / kk)));
   const splits = Math.ceil(k4 / chunk);
   const defs = defines(tile, dx);
@@ -404,7 +405,7 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   const geo = im2col ? im2colGeometry(convGeo) : convGeo;
   const kk = geo.kH * geo.kW;
   const tile = fitTile(
-    e.tuning.conv.dw,
+    e.tileFor("conv_dw", geo.opg, geo.cpg * kk, positions),
     e.tuning.simdWidth,
     geo.opg,
     geo.cpg,
@@ -435,6 +436,36 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   }, groups);
   e.releaseTexels(xp);
   return finish(dst, shape, splits);
+}
+
+/** M, N, K of one GEMM kernel. */
+export interface GemmDims {
+  m: number;
+  n: number;
+  k: number;
+}
+
+/**
+ * @internal The output shape of a convolution and the M, N, K its three kernels see (as the
+ * tuner buckets them): forward and weight gradient on the im2col geometry where that is used.
+ */
+export function convGemmDims(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: Conv2dOptions,
+): { outShape: number[]; conv_fwd: GemmDims; conv_dx: GemmDims; conv_dw: GemmDims } {
+  const geo = geometry(xShape, wShape, null, options);
+  const g = usesIm2col(geo) ? im2colGeometry(geo) : geo;
+  const kk = geo.kH * geo.kW;
+  const gkk = g.kH * g.kW;
+  const positions = geo.batch * geo.outH * geo.outW;
+  const phases = Math.ceil(geo.height / geo.stride[0]) * Math.ceil(geo.width / geo.stride[1]);
+  return {
+    outShape: [geo.batch, geo.cout, geo.outH, geo.outW],
+    conv_fwd: { m: g.opg, n: positions, k: g.cpg * gkk },
+    conv_dx: { m: geo.cpg, n: geo.batch * phases, k: geo.opg * kk },
+    conv_dw: { m: g.opg, n: g.cpg * gkk, k: positions },
+  };
 }
 
 /** Runs `fn` with the output gradient `g` packed once for both gradient kernels. */

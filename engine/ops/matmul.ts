@@ -72,7 +72,7 @@ export function gemm(
   if (batch * m * n === 0 || k === 0 || batch * m * n * k <= scalarMaxMacs) {
     gemmScalar(a, b, batch, m, n, k, splits, target, bias);
   } else {
-    const t = tiling ?? e.tuning.matmul;
+    const t = tiling ?? e.tileFor("matmul", m, n, k);
     const k4 = Math.ceil(k / 4);
     const aBatches = batch > 1 && a.strideBatch !== 0 ? batch : 1;
     const bBatches = batch > 1 && b.strideBatch !== 0 ? batch : 1;
