@@ -74,7 +74,16 @@ export const CANDIDATES: Readonly<Record<ProfileName, readonly Tile[]>> = {
 };
 
 function sameTile(a: Tile, b: Tile): boolean {
-  return a.bm === b.bm && a.bn === b.bn && a.wgX === b.wgX && a.wgY === b.wgY;
+  return a.bm === b.bm && a.bn === b.bn && a.wgX === b.wgX && a.wgY === b.wgY &&
+    (a.kind ?? "texel") === (b.kind ?? "texel");
+}
+
+/** The workgroup-memory matmul kernel (shaders/matmul_shared.wgsl): 64 x 64 blocks. */
+export const SHARED_MATMUL: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
+
+/** The tiles timed for `family` on a `profile` adapter besides the profile's own. */
+export function candidatesFor(profile: ProfileName, family: Family): Tile[] {
+  return [...CANDIDATES[profile], ...(family === "matmul" ? [SHARED_MATMUL] : [])];
 }
 
 interface Job {
@@ -178,7 +187,8 @@ export async function tune(
         reports.push({ key: job.key, label: job.label, ...known, cached: true });
       } else if (performance.now() - started < budgetMs) {
         const fixed = fixedTile(e.tuning, job.family);
-        const tiles = [fixed, ...CANDIDATES[e.tuning.profile].filter((c) => !sameTile(c, fixed))];
+        const others = candidatesFor(e.tuning.profile, job.family);
+        const tiles = [fixed, ...others.filter((c) => !sameTile(c, fixed))];
         const times: number[] = [];
         try {
           for (const tile of tiles) {

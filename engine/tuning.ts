@@ -21,6 +21,12 @@ export interface Tile {
   wgX: number;
   /** Workgroup size along M. */
   wgY: number;
+  /**
+   * Kernel family: "texel" (default) reads operands packed into texel buffers with a register
+   * tile per invocation; "shared" (matmul only) stages blocks in workgroup memory, a wgX x wgX
+   * workgroup computing (4 wgX) x (4 wgX) outputs, 4x4 per invocation (bm = bn = 4, wgY = wgX).
+   */
+  kind?: "texel" | "shared";
 }
 
 /** Tiles of the three convolution kernels. */
@@ -204,6 +210,15 @@ const isPos = (v: number) => Number.isInteger(v) && v >= 1;
 
 /** Throws when a tile cannot run: bm, bn in 1..8, wgX a multiple of `simd` (0: any). */
 export function checkTile(where: string, t: Tile, simd = 0): void {
+  if (t.kind === "shared") {
+    if (t.bm !== 4 || t.bn !== 4 || t.wgX !== t.wgY || ![4, 8, 16].includes(t.wgX)) {
+      throw new Error(
+        `tuning: invalid ${where} tile ${JSON.stringify(t)} (shared: bm = bn = 4, ` +
+          `wgX = wgY in 4, 8, 16)`,
+      );
+    }
+    return;
+  }
   const ok = (v: number) => isPos(v) && v <= 8;
   if (
     !ok(t.bm) || !ok(t.bn) || !isPos(t.wgX) || !isPos(t.wgY) || (simd > 0 && t.wgX % simd !== 0)
@@ -221,7 +236,10 @@ function checkTuning(t: Tuning): void {
     throw new Error(`tuning: simdWidth and wg must be positive integers (wg <= 256)`);
   }
   checkTile("matmul", t.matmul);
-  for (const k of ["fwd", "dx", "dw"] as const) checkTile(`conv.${k}`, t.conv[k], t.simdWidth);
+  for (const k of ["fwd", "dx", "dw"] as const) {
+    if (t.conv[k].kind === "shared") throw new Error(`tuning: conv.${k} has no shared kernel`);
+    checkTile(`conv.${k}`, t.conv[k], t.simdWidth);
+  }
   const b = t.budgets;
   for (const [k, v] of Object.entries(b)) {
     if (!isPos(v)) throw new Error(`tuning: budgets.${k} must be a positive integer, got ${v}`);

@@ -5,12 +5,13 @@
 import assert from "node:assert/strict";
 import { Engine } from "../mod.ts";
 import { FAMILIES, loadFamily, OPS, runGoldenCase } from "./golden_runner.ts";
+import { testTuning } from "./helpers.ts";
 
 const files = await Promise.all(FAMILIES.map(loadFamily));
 
 let enginePromise: Promise<Engine> | null = null;
 function getEngine(): Promise<Engine> {
-  return enginePromise ??= Engine.create();
+  return enginePromise ??= Engine.create({ tuning: testTuning() });
 }
 
 const testOptions = { sanitizeResources: false, sanitizeOps: false };

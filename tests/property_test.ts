@@ -2,10 +2,10 @@
 import fc from "npm:fast-check@4.10.2";
 import { conv2d, Engine, linear, matmul, mul, sum } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
-import { assertClose, randnArray } from "./helpers.ts";
+import { assertClose, randnArray, testTuning } from "./helpers.ts";
 import { type ConvCase, cpuConv, cpuConvGrads, cpuMatmul } from "./cpu_reference.ts";
 
-const e = await Engine.create({ seed: 2 });
+const e = await Engine.create({ seed: 2, tuning: testTuning() });
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 /** Ranges of the random convolutions a property test draws. */

@@ -25,9 +25,17 @@ const ODD: TuningOption = {
   norm: { maxTrips: 4, minGroups: 2, splitMin: 64, threads: 32, largeFrom: 256 },
 };
 
+/** The workgroup-memory matmul for every product but the tiniest, with K split at 40. */
+const SHARED: TuningOption = {
+  profile: "software",
+  matmul: { kind: "shared", bm: 4, bn: 4, wgX: 8, wgY: 8 },
+  budgets: { scalarMaxMacs: 8, matmulK: 40 },
+};
+
 const SETUPS: [string, TuningOption][] = [
   ...Object.keys(PROFILES).map((p) => [p, p] as [string, TuningOption]),
   ["odd", ODD],
+  ["shared", SHARED],
 ];
 
 const families = await Promise.all(["matmul", "conv2d", "norm"].map(loadFamily));
@@ -47,7 +55,7 @@ for (const [name, option] of SETUPS) {
   Deno.test(`tuning ${name}: matmul, conv2d and norm match PyTorch and the CPU`, opts, async () => {
     const e = await Engine.create({ seed: 3, tuning: option });
     try {
-      assert.equal(e.tuning.profile, name === "odd" ? "gpu" : name);
+      assert.equal(e.tuning.profile, typeof option === "string" ? option : option.profile);
       for (const f of families) for (const c of f.cases) await runGoldenCase(e, c);
       for (const [m, k, n] of MATMULS) {
         const av = randnArray(m * k, m + k);
@@ -108,7 +116,33 @@ Deno.test("tuning: profiles by adapter, overrides, and invalid values rejected",
     /65535-iteration loop limit/,
   );
   assert.throws(
+    () => resolveTuning({ isSoftware: true }, { matmul: { kind: "shared", wgX: 12 } }),
+    /shared: bm = bn = 4/,
+  );
+  assert.throws(
+    () => resolveTuning({ isSoftware: true }, { conv: { dw: { kind: "shared" } } }),
+    /conv.dw has no shared kernel/,
+  );
+  assert.throws(
     () => resolveTuning({ isSoftware: true }, "fast" as TuningOption),
     /unknown profile "fast"/,
   );
+});
+
+Deno.test("tuning shared: a K beyond llvmpipe's loop limit is split and summed", opts, async () => {
+  const e = await Engine.create({
+    tuning: {
+      matmul: { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 },
+      budgets: { scalarMaxMacs: 8 },
+    },
+  });
+  try {
+    const [m, k, n] = [5, 70001, 6];
+    const av = randnArray(m * k, 1);
+    const bv = randnArray(k * n, 2);
+    const out = e.tidy(() => matmul(e.tensor(av, [m, k]), e.tensor(bv, [k, n])));
+    assertClose(await out.read(), cpuMatmul(av, bv, m, k, n), { atol: 2e-3, rtol: 1e-4 });
+  } finally {
+    e.destroy();
+  }
 });

@@ -69,10 +69,12 @@ export function gemm(
   const splits = Math.max(1, Math.ceil(k / matmulK));
   const out = e.empty([batch, m, n]);
   const target = splits === 1 ? out : e.empty([batch * m * n, splits]);
+  const t = tiling ?? e.tileFor("matmul", m, n, k);
   if (batch * m * n === 0 || k === 0 || batch * m * n * k <= scalarMaxMacs) {
     gemmScalar(a, b, batch, m, n, k, splits, target, bias);
+  } else if (t.kind === "shared") {
+    gemmShared(a, b, batch, m, n, k, splits, target, t.wgX, bias);
   } else {
-    const t = tiling ?? e.tileFor("matmul", m, n, k);
     const k4 = Math.ceil(k / 4);
     const aBatches = batch > 1 && a.strideBatch !== 0 ? batch : 1;
     const bBatches = batch > 1 && b.strideBatch !== 0 ? batch : 1;
@@ -128,6 +130,47 @@ export function gemm(
   const shaped = e.view(summed, [batch, m, n]);
   summed.dispose();
   return shaped;
+}
+
+/** Depth of the K steps the workgroup-memory kernel stages (a multiple of its workgroup side). */
+const SHARED_BK = 16;
+
+/** The workgroup-memory kernel (shaders/matmul_shared.wgsl) on the strided operands. */
+function gemmShared(
+  a: Operand,
+  b: Operand,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  splits: number,
+  target: Tensor,
+  side: number,
+  bias?: Tensor,
+): void {
+  const block = 4 * side;
+  a.t.engine.run(
+    {
+      file: "matmul_shared",
+      entry: "matmul_shared",
+      defines: { SM_T: side, BK: Math.max(SHARED_BK, side), HAS_BIAS: !!bias },
+    },
+    { lhs: a.t, rhs: b.t, bias_in: bias ?? a.t, dst: target },
+    {
+      m,
+      n,
+      k,
+      splits,
+      k_chunk: Math.ceil(k / splits),
+      a_stride_m: a.strideRow,
+      a_stride_k: a.strideCol,
+      a_stride_batch: a.strideBatch,
+      b_stride_k: b.strideRow,
+      b_stride_n: b.strideCol,
+      b_stride_batch: b.strideBatch,
+    },
+    [Math.ceil(n / block), Math.ceil(m / block), batch * splits],
+  );
 }
 
 /** The plain strided kernel (tiny products, no packing). */
