@@ -1,8 +1,13 @@
 /** `tune`: times kernel tiles for a model's GEMM shapes on this adapter and caches the choices. */
 import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
 import { Engine } from "../engine/engine.ts";
-import type { Tile } from "../engine/tuning.ts";
-import { bucketsOf, type TuneCase, type TuneReport } from "../engine/autotune.ts";
+import {
+  bucketsOf,
+  fmtTile,
+  formatTuneTable,
+  type TuneCase,
+  type TuneReport,
+} from "../engine/autotune.ts";
 import { resolveConfig } from "../conditioner/config.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
 import { loadTuningCache, saveTuningCache, tuningCachePath } from "../io/tuning_cache.ts";
@@ -79,31 +84,4 @@ export async function tuneShapes(
     tuned,
     seconds: (performance.now() - t0) / 1000,
   };
-}
-
-/** Outputs per invocation M x N / workgroup X x Y, or the workgroup-memory kernel's block. */
-function fmtTile(t: Tile): string {
-  if (t.kind === "shared") return `shared ${4 * t.wgY}x${4 * t.wgX}`;
-  return `${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
-}
-
-/**
- * The table of choices: bucket, candidates timed, chosen tile (outputs per invocation M x N /
- * workgroup X x Y, or "shared" and the block of the workgroup-memory kernel), its time and the
- * speedup over the profile's tile.
- */
-export function formatTuneTable(reports: readonly TuneReport[]): string {
-  const head = ["case", "timed", "chosen", "ms", "fixed ms", "speedup"];
-  const rows = reports.map((r) => [
-    r.key,
-    String(r.candidates),
-    fmtTile(r.tile),
-    r.ms.toFixed(2),
-    r.fixedMs.toFixed(2),
-    `${(r.fixedMs / r.ms).toFixed(2)}x`,
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  return [line(head), ...rows.map(line)].join("\n");
 }

@@ -222,3 +222,30 @@ export async function tune(
   }
   return reports;
 }
+
+/** Outputs per invocation M x N / workgroup X x Y, or the workgroup-memory kernel's block. */
+export function fmtTile(t: Tile): string {
+  if (t.kind === "shared") return `shared ${4 * t.wgY}x${4 * t.wgX}`;
+  return `${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
+}
+
+/**
+ * The table of choices: bucket, candidates timed, chosen tile (outputs per invocation M x N /
+ * workgroup X x Y, or "shared" and the block of the workgroup-memory kernel), its time and the
+ * speedup over the profile's tile.
+ */
+export function formatTuneTable(reports: readonly TuneReport[]): string {
+  const head = ["case", "timed", "chosen", "ms", "fixed ms", "speedup"];
+  const rows = reports.map((r) => [
+    r.key,
+    String(r.candidates),
+    fmtTile(r.tile),
+    r.ms.toFixed(2),
+    r.fixedMs.toFixed(2),
+    `${(r.fixedMs / r.ms).toFixed(2)}x`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(head), ...rows.map(line)].join("\n");
+}

@@ -10,11 +10,14 @@ import { generateDemo, writeDemo } from "../conditioner/demo_data.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const opts = { sanitizeResources: false, sanitizeOps: false };
+const denoDir = Deno.env.get("DENO_DIR") ||
+  join(Deno.env.get("XDG_CACHE_HOME") || join(Deno.env.get("HOME") ?? ".", ".cache"), "deno");
 
 async function cli(cache: string, ...args: string[]): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CLI, ...args],
-    env: { XDG_CACHE_HOME: cache, NO_COLOR: "1" },
+    // DENO_DIR stays where it was (by default it follows XDG_CACHE_HOME).
+    env: { XDG_CACHE_HOME: cache, DENO_DIR: denoDir, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
