@@ -2,8 +2,9 @@
  * The autotuner: for each GEMM kernel family and shape bucket it times a few register tiles on
  * the adapter (wall clock around a sync, several runs per sync, median of a few samples) and
  * keeps the fastest, which ops then use for every shape in that bucket. The profile's tile is
- * always a candidate and another is chosen only when it is at least {@link MIN_GAIN} faster, so a
- * tuned engine is not slower than the fixed choice by more than the timing noise. Tuning runs
+ * always a candidate and another is chosen only when it is at least {@link MIN_GAIN} faster, in
+ * the first round and again when the two are timed alternately, so a tuned engine is not slower
+ * than the fixed choice by more than the timing noise. Tuning runs
  * outside training steps ({@link Engine.tune}), since timing needs syncs.
  */
 import type { Engine } from "./engine.ts";
@@ -164,8 +165,34 @@ async function timeJob(e: Engine, job: Job): Promise<number> {
   const n = Math.max(1, Math.min(MAX_RUNS, Math.round(SAMPLE_MS / Math.max(once, 1e-3))));
   const samples: number[] = [];
   for (let i = 0; i < SAMPLES; i++) samples.push((await runs(n)) / n);
-  samples.sort((a, b) => a - b);
-  return samples[SAMPLES >> 1];
+  return median(samples);
+}
+
+/** Medians of {@link SAMPLES} alternate timings of `best` and `fixed` (fixed first). */
+async function confirm(
+  e: Engine,
+  job: Job,
+  best: Tile,
+  fixed: Tile,
+): Promise<{ best: number; fixed: number }> {
+  const t: { best: number[]; fixed: number[] } = { best: [], fixed: [] };
+  for (let i = 0; i < SAMPLES; i++) {
+    for (const which of ["fixed", "best"] as const) {
+      e.tuned.set(job.key, {
+        tile: which === "best" ? best : fixed,
+        ms: 0,
+        fixedMs: 0,
+        candidates: 0,
+      });
+      t[which].push(await timeJob(e, job));
+    }
+  }
+  return { best: median(t.best), fixed: median(t.fixed) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
 }
 
 /** Times the candidates of each bucket of `cases` not tuned yet; see {@link Engine.tune}. */
@@ -203,11 +230,18 @@ export async function tune(
         times.forEach((ms, i) => {
           if (ms < times[best]) best = i;
         });
-        if (times[best] > times[0] * (1 - MIN_GAIN)) best = 0;
+        let fixedMs = times[0];
+        if (best !== 0 && times[best] <= fixedMs * (1 - MIN_GAIN)) {
+          // Confirm against noise: the winner and the fixed tile timed again, alternately.
+          const again = await confirm(e, job, tiles[best], fixed);
+          times[best] = again.best;
+          fixedMs = again.fixed;
+        }
+        if (times[best] > fixedMs * (1 - MIN_GAIN)) best = 0;
         const choice = {
           tile: tiles[best],
-          ms: times[best],
-          fixedMs: times[0],
+          ms: best === 0 ? fixedMs : times[best],
+          fixedMs,
           candidates: tiles.length,
         };
         e.tuned.set(job.key, choice);

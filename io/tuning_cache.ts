@@ -5,7 +5,13 @@
  */
 import { dirname, join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
-import { adapterKey, KERNELS_VERSION, type TunedChoice } from "../engine/tuning.ts";
+import {
+  adapterKey,
+  checkTile,
+  KERNELS_VERSION,
+  type Tile,
+  type TunedChoice,
+} from "../engine/tuning.ts";
 import { writeFileAtomic } from "./files.ts";
 
 /** Format of the cache file. */
@@ -25,8 +31,12 @@ export function tuningCachePath(): string {
 }
 
 function isTile(v: unknown): boolean {
-  const t = v as Record<string, unknown>;
-  return !!t && ["bm", "bn", "wgX", "wgY"].every((k) => Number.isInteger(t[k]));
+  try {
+    checkTile("cached", v as Tile);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readCache(path: string, warn: (m: string) => void): Promise<CacheFile> {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { conv2d, Engine, matmul } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import { CANDIDATES, candidatesFor, SHARED_MATMUL, type TuneCase } from "../engine/autotune.ts";
-import { adapterKey, bucketKey, type Family } from "../engine/tuning.ts";
+import { adapterKey, bucketKey, type Family, KERNELS_VERSION } from "../engine/tuning.ts";
 import { loadTuningCache, saveTuningCache } from "../io/tuning_cache.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
 import { assertClose, randnArray } from "./helpers.ts";
@@ -129,6 +129,16 @@ Deno.test("autotune: tune times the candidates, keeps the fastest, caches", opts
     e.tuned.clear();
     assert.equal(await loadTuningCache(e, path, warn), 0);
     assert.match(warnings.pop()!, /kernels version -1/);
+    // A tile no kernel can run: skipped with a warning, the others load.
+    file.adapters[adapterKey(e.gpu)].kernels = KERNELS_VERSION;
+    const choices = file.adapters[adapterKey(e.gpu)].choices;
+    const bad = Object.keys(choices)[0];
+    choices[bad].tile.bm = 9;
+    await Deno.writeTextFile(path, JSON.stringify(file));
+    assert.equal(await loadTuningCache(e, path, warn), 6);
+    assert.match(warnings.pop()!, /malformed tuning cache entry/);
+    assert.ok(!e.tuned.has(bad));
+    e.tuned.clear();
     // Another adapter's entry is not used.
     file.adapters = { "other | adapter": file.adapters[adapterKey(e.gpu)] };
     await Deno.writeTextFile(path, JSON.stringify(file));
