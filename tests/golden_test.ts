@@ -1,11 +1,16 @@
 /**
- * Checks every op against PyTorch: forward values and the gradients of sum(output * R) for a
- * random R (the cases and runner are in tests/golden_runner.ts).
+ * Checks every op against PyTorch (tests/golden_cases.ts) on the engine's WebGPU: forward values
+ * and gradients, one test per case.
  */
 import assert from "node:assert/strict";
 import { Engine } from "../mod.ts";
-import { FAMILIES, loadFamily, OPS, runGoldenCase } from "./golden_runner.ts";
+import { FAMILIES, type GoldenFile, OPS, runGoldenCase } from "./golden_cases.ts";
 import { testTuning } from "./helpers.ts";
+
+async function loadFamily(family: string): Promise<GoldenFile> {
+  const url = new URL(`./golden/${family}.json`, import.meta.url);
+  return JSON.parse(await Deno.readTextFile(url)) as GoldenFile;
+}
 
 const files = await Promise.all(FAMILIES.map(loadFamily));
 
@@ -16,13 +21,13 @@ function getEngine(): Promise<Engine> {
 
 const testOptions = { sanitizeResources: false, sanitizeOps: false };
 
-async function runCase(c: Parameters<typeof runGoldenCase>[1]): Promise<void> {
-  await runGoldenCase(await getEngine(), c);
-}
-
 for (const file of files) {
   for (const c of file.cases) {
-    Deno.test({ name: `golden ${file.family}/${c.name}`, ...testOptions, fn: () => runCase(c) });
+    Deno.test({
+      name: `golden ${file.family}/${c.name}`,
+      ...testOptions,
+      fn: async () => runGoldenCase(await getEngine(), c),
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { conv2d, Engine, matmul, PROFILES, resolveTuning, type TuningOption } fr
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import { assertClose, randnArray } from "./helpers.ts";
 import { type ConvCase, cpuConv, cpuConvGrads, cpuMatmul } from "./cpu_reference.ts";
-import { loadFamily, runGoldenCase } from "./golden_runner.ts";
+import { type GoldenFile, runGoldenCase } from "./golden_cases.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -37,6 +37,11 @@ const SETUPS: [string, TuningOption][] = [
   ["odd", ODD],
   ["shared", SHARED],
 ];
+
+async function loadFamily(family: string): Promise<GoldenFile> {
+  const url = new URL(`./golden/${family}.json`, import.meta.url);
+  return JSON.parse(await Deno.readTextFile(url)) as GoldenFile;
+}
 
 const families = await Promise.all(["matmul", "conv2d", "norm"].map(loadFamily));
 

@@ -1,11 +1,12 @@
 /**
- * The golden cases: forward values and the gradients of sum(output * R) for a random R, from
- * PyTorch (tests/golden/generate.py, see its docstring for the format), and the runner that checks
- * one case on an engine.
+ * The golden cases: every op against PyTorch, forward values and the gradients of
+ * sum(output * R) for a random R (fixtures from tests/golden/generate.py; see its docstring for
+ * the format). Runtime-agnostic, so the same cases run under Deno (golden_test.ts) and, bundled,
+ * under Node with Dawn (dawn_golden_test.ts).
  */
 import assert from "node:assert/strict";
-import * as M from "../mod.ts";
-import type { Engine, Tensor } from "../mod.ts";
+import * as M from "../core.ts";
+import type { Engine, Tensor } from "../core.ts";
 import { assertClose } from "./helpers.ts";
 
 interface TensorSpec {
@@ -28,13 +29,13 @@ export interface GoldenCase {
   extra?: Record<string, TensorSpec>;
 }
 
-/** A fixture file: the cases of one op family. */
+/** A fixture file: one op family's cases. */
 export interface GoldenFile {
   family: string;
   cases: GoldenCase[];
 }
 
-/** The fixture files, by op family. */
+/** The fixture files, tests/golden/<family>.json. */
 export const FAMILIES = [
   "elementwise",
   "reduce",
@@ -64,7 +65,7 @@ type OpCall = (t: Record<string, Tensor>, a: Args, b: Record<string, Tensor>) =>
 const binary = (f: (a: Tensor, b: Tensor) => Tensor): OpCall => (t) => f(t.a, t.b);
 const unary = (f: (x: Tensor) => Tensor): OpCall => (t) => f(t.x);
 
-/** How each op is called from a case's inputs and arguments. */
+/** Each op of a case, called on the case's tensors. */
 export const OPS: Record<string, OpCall> = {
   add: binary((a, b) => M.add(a, b)),
   sub: binary((a, b) => M.sub(a, b)),
@@ -167,13 +168,7 @@ export const OPS: Record<string, OpCall> = {
   smoothL1Loss: (t, a) => M.smoothL1Loss(t.a, t.b, defined({ beta: opt<number>(a, "beta") })),
 };
 
-/** Reads the fixture file of `family`. */
-export async function loadFamily(family: string): Promise<GoldenFile> {
-  const url = new URL(`./golden/${family}.json`, import.meta.url);
-  return JSON.parse(await Deno.readTextFile(url)) as GoldenFile;
-}
-
-/** Runs one golden case on `engine`: output, gradients and buffers against PyTorch's values. */
+/** Runs one case on `engine`; throws naming the case and what differs. */
 export async function runGoldenCase(engine: Engine, c: GoldenCase): Promise<void> {
   const call = OPS[c.op];
   assert.ok(call, `${c.name}: no dispatch entry for op "${c.op}"`);
