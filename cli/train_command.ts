@@ -43,8 +43,8 @@ export function trainCommand(): CommandUnknownOpts {
       "continue the run in --out from its last checkpoint, with its own data and settings",
     )
     .option("--overwrite", "replace a run already in --out (kept until the first checkpoint)")
-    .option("--plot", "write loss_curves.svg in the run folder (the default)")
-    .option("--no-plot", "do not write loss_curves.svg")
+    .option("--plot", "write loss_curves.svg and report.html in the run folder (the default)")
+    .option("--no-plot", "do not write loss_curves.svg and report.html")
     .option("--no-progress", "no progress bar within epochs")
     .addOption(
       new Option(
