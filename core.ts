@@ -15,6 +15,25 @@ export {
   type TensorOptions,
 } from "./engine/engine.ts";
 export type { Backend, BackendInfo, DeviceOptions, GpuContext } from "./engine/device.ts";
+export {
+  adapterKey,
+  type Budgets,
+  type ConvTiles,
+  type Family,
+  KERNELS_VERSION,
+  type NormTuning,
+  profileFor,
+  type ProfileName,
+  PROFILES,
+  resolveTuning,
+  type Tile,
+  type TunedChoice,
+  type Tuning,
+  type TuningOption,
+  type TuningOverrides,
+} from "./engine/tuning.ts";
+export { CANDIDATES, type TuneCase, type TuneOptions, type TuneReport } from "./engine/autotune.ts";
+export { conditionerTuneCases, type TuneShapeOptions } from "./conditioner/tuning_cases.ts";
 export { type DType, Tensor } from "./engine/tensor.ts";
 export type { PoolStats } from "./engine/buffers.ts";
 export {

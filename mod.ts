@@ -10,6 +10,7 @@ export * from "./core.ts";
 
 // Files (Deno): safetensors by path, atomic writes.
 export { loadSafetensors, saveSafetensors, writeFileAtomic } from "./io/files.ts";
+export { loadTuningCache, saveTuningCache, tuningCachePath } from "./io/tuning_cache.ts";
 
 // Conditioner: data (loading, scaling, GPU upload and batches).
 export {

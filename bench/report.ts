@@ -2,6 +2,7 @@
  * Turns a {@link BenchReport} into table rows (our time and rate, each peer's time and the ratio
  * peer time / our time, so > 1 means we are faster) and checks the speed targets.
  */
+import { formatTuneTable } from "../engine/autotune.ts";
 import type { BenchReport } from "./run.ts";
 import type { PeerName } from "./peers.ts";
 import { convLabel, REFERENCE_CONV } from "./shapes.ts";
@@ -285,6 +286,9 @@ export function formatReport(r: BenchReport): string {
         info ? `; ${info}` : ""
       }`,
     );
+  }
+  for (const [id, choices] of Object.entries(r.tuned ?? {})) {
+    if (choices.length) lines.push("", `Kernel tiles chosen for ${id}:`, formatTuneTable(choices));
   }
   for (const s of r.steps) {
     if (!s.profile.length) continue;

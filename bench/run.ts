@@ -4,6 +4,8 @@
  * comparisons are measured back to back under the same machine load.
  */
 import { Engine } from "../engine/engine.ts";
+import type { TuneReport } from "../engine/autotune.ts";
+import { type BenchTuning, tunedPrepare } from "./tuned.ts";
 import { benchKernels, type KernelResult } from "./kernels.ts";
 import { benchStack, type StackResult } from "./stack.ts";
 import { benchTrainStep, stepObjective, type StepResult } from "./step.ts";
@@ -24,8 +26,10 @@ export interface RunOptions {
   peers?: boolean;
   /** Objectives of the training step (default {@link DEFAULT_STEP_OBJECTIVES}). */
   objectives?: readonly string[];
-  /** Only cases whose id contains this (kernels section). */
+  /** Only cases whose id contains this (kernels section; stack and step with `tuning`). */
   match?: string;
+  /** Kernel tiles of the stack and step sections (default "fixed": the adapter's profile). */
+  tuning?: BenchTuning;
   log?: (line: string) => void;
 }
 
@@ -57,6 +61,8 @@ export interface BenchReport {
   kernels: KernelResult[];
   stacks: StackResult[];
   steps: StepResult[];
+  /** What the autotuner chose, by stack or step id (runs with `tuning` auto or both). */
+  tuned: Record<string, TuneReport[]>;
   peers: Partial<Record<PeerName, PeerResult>>;
   load: LoadSample[];
   seconds: number;
@@ -130,6 +136,7 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
     kernels: [],
     stacks: [],
     steps: [],
+    tuned: {},
     peers: {},
     load: [],
     seconds: 0,
@@ -150,6 +157,10 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
     }
   };
   const filter = options.match ? (id: string) => id.includes(options.match!) : undefined;
+  const tuning = options.tuning ?? "fixed";
+  const modes: ("fixed" | "auto")[] = tuning === "both" ? ["fixed", "auto"] : [tuning];
+  // With tuning, --match also picks stack and step cases (tuning the full model takes long).
+  const tunedMatch = (id: string) => tuning === "fixed" || !filter || filter(id);
 
   for (const section of sections) {
     const before = loadavg();
@@ -177,26 +188,50 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
       await peersFor("kernels", sub);
     } else if (section === "stack") {
       const policy = { budgetS: 3 * plan.budgetS, maxReps: plan.maxReps, minReps: quick ? 1 : 2 };
-      for (const spec of plan.stacks) {
-        log(`stack: ours ${spec.id}`);
-        const r = await benchStack(spec, policy);
-        report.stacks.push(r);
-        log(
-          `  ${spec.id.padEnd(44)} ${r.timing.ms.toFixed(1).padStart(10)} ms  ` +
-            `${r.samplesPerS.toFixed(2)} samples/s  ${r.gflops.toFixed(2)} GFLOP/s`,
-        );
+      for (const base of plan.stacks.filter((s) => tunedMatch(s.id))) {
+        for (const mode of modes) {
+          const spec = mode === "auto" && tuning === "both"
+            ? { ...base, id: `${base.id} tuned` }
+            : base;
+          log(`stack: ours ${spec.id}`);
+          const model = {
+            filters: base.blocks.map((b) => b.cout),
+            imageSize: base.imageSize,
+            batch: base.batch,
+          };
+          const prepare = mode === "auto"
+            ? tunedPrepare(model, report.tuned[spec.id] = [], log)
+            : undefined;
+          const r = await benchStack(spec, policy, prepare);
+          report.stacks.push(r);
+          log(
+            `  ${spec.id.padEnd(44)} ${r.timing.ms.toFixed(1).padStart(10)} ms  ` +
+              `${r.samplesPerS.toFixed(2)} samples/s  ${r.gflops.toFixed(2)} GFLOP/s`,
+          );
+        }
       }
       await peersFor("stack", plan);
     } else {
       const policy = { budgetS: 3 * plan.budgetS, maxReps: plan.maxReps, minReps: quick ? 1 : 2 };
-      for (const spec of plan.steps) {
-        log(`step: ours ${spec.id}`);
-        const r = await benchTrainStep(spec, { ...policy, log });
-        report.steps.push(r);
-        log(
-          `  ${spec.id.padEnd(44)} ${r.ms.toFixed(1).padStart(10)} ms  ` +
-            `${r.samplesPerS.toFixed(2)} samples/s  peak ${(r.peakBytes / 2 ** 20).toFixed(0)} MiB`,
-        );
+      for (const base of plan.steps.filter((s) => tunedMatch(s.id))) {
+        for (const mode of modes) {
+          const spec = mode === "auto" && tuning === "both"
+            ? { ...base, id: `${base.id} tuned` }
+            : base;
+          log(`step: ours ${spec.id}`);
+          const model = { filters: base.filters, imageSize: base.imageSize, batch: base.batch };
+          const prepare = mode === "auto"
+            ? tunedPrepare(model, report.tuned[spec.id] = [], log)
+            : undefined;
+          const r = await benchTrainStep(spec, { ...policy, log, prepare });
+          report.steps.push(r);
+          log(
+            `  ${spec.id.padEnd(44)} ${r.ms.toFixed(1).padStart(10)} ms  ` +
+              `${r.samplesPerS.toFixed(2)} samples/s  peak ${
+                (r.peakBytes / 2 ** 20).toFixed(0)
+              } MiB`,
+          );
+        }
       }
       await peersFor("step", plan);
     }

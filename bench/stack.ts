@@ -86,10 +86,15 @@ export interface StackResult {
   gflops: number;
 }
 
-/** Times forward+backward of the stack on a fresh engine. */
-export async function benchStack(spec: StackSpec, policy: RepPolicy): Promise<StackResult> {
+/** Times forward+backward of the stack on a fresh engine (after `prepare`, e.g. tuning). */
+export async function benchStack(
+  spec: StackSpec,
+  policy: RepPolicy,
+  prepare?: (e: Engine) => Promise<void>,
+): Promise<StackResult> {
   const e = await Engine.create({ seed: 0 });
   try {
+    await prepare?.(e);
     const m = buildStack(e, spec);
     const x = e.rand([spec.batch, 1, spec.imageSize, spec.imageSize], { seed: 99 });
     const run = () => {

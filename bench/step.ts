@@ -121,6 +121,8 @@ export interface StepBenchOptions extends RepPolicy {
   /** Profile a step with GPU timestamps (default true where they are trusted). */
   profile?: boolean;
   log?: (line: string) => void;
+  /** Runs on the fresh engine before anything else (e.g. tuning). */
+  prepare?: (e: Engine) => Promise<void>;
 }
 
 /** Groups a profiler report by "file:entry" (dropping the specialisation constants). */
@@ -148,6 +150,7 @@ export async function benchTrainStep(
 ): Promise<StepResult> {
   const e = await Engine.create({ seed: 0 });
   try {
+    await options.prepare?.(e);
     const objective = stepObjective(spec.objective)(e);
     const s = setupStep(e, spec, objective);
     await e.sync();

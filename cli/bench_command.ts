@@ -16,7 +16,17 @@ export function benchCommand(): CommandUnknownOpts {
     .addOption(
       new Option("--only <section>", "run one section only").choices(SECTIONS),
     )
-    .option("--match <text>", "kernels section: only cases whose id contains this text")
+    .option(
+      "--match <text>",
+      "only kernel cases (and, with --tuning auto or both, stack and step cases) whose id contains this text",
+    )
+    .addOption(
+      new Option(
+        "--tuning <mode>",
+        "stack and step sections: fixed (the adapter's profile), auto (tuned, using the tuning " +
+          'cache), or both in turn (ids of tuned runs end in "tuned")',
+      ).choices(["fixed", "auto", "both"] as const).default("fixed" as const),
+    )
     .option(
       "--objectives <list>",
       "training-step objectives, comma-separated: original and/or enhanced preset names",
@@ -29,6 +39,7 @@ export function benchCommand(): CommandUnknownOpts {
         peers: opts.peers,
         objectives: opts.objectives.split(",").map((o) => o.trim()).filter(Boolean),
         match: opts.match,
+        tuning: opts.tuning,
         log: (l) => console.error(l),
       });
       console.log(formatReport(report));

@@ -1,4 +1,4 @@
-/** Command-line entry point: `deno task train`, `predict`, `report`, `compare`, `info`, `demo-data`, `bench`. */
+/** Command-line entry point: `deno task train`, `predict`, `report`, `compare`, `info`, `demo-data`, `bench`, `tune`. */
 import { Command } from "npm:@commander-js/extra-typings@15.1.0";
 import { trainCommand } from "./train_command.ts";
 import { predictCommand } from "./predict_command.ts";
@@ -7,6 +7,7 @@ import { demoDataCommand } from "./demo_data_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { compareCommand } from "./compare_command.ts";
 import { reportCommand } from "./report_command.ts";
+import { tuneCommand } from "./tune_command.ts";
 
 const program = new Command("webgpu-conditioner")
   .description("Train SimulGen-VAE's CNN latent conditioner on WebGPU")
@@ -19,6 +20,7 @@ program.addCommand(infoCommand());
 program.addCommand(demoDataCommand());
 program.addCommand(benchCommand());
 program.addCommand(compareCommand());
+program.addCommand(tuneCommand());
 
 try {
   await program.parseAsync(Deno.args, { from: "user" });

@@ -1,6 +1,6 @@
 /** `train`: trains the latent conditioner on a SimulGen-VAE data folder. */
 import { basename, join, resolve } from "node:path";
-import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
+import { Command, type CommandUnknownOpts, Option } from "npm:@commander-js/extra-typings@15.1.0";
 // @ts-types="npm:@types/cli-progress@3.11.6"
 import cliProgress from "npm:cli-progress@3.12.0";
 import { Engine } from "../engine/engine.ts";
@@ -19,8 +19,14 @@ import { RUN_FILES } from "../conditioner/checkpoint.ts";
 import { readRunInfo, recoverRunFolder } from "../conditioner/run_folder.ts";
 import { runTraining } from "../conditioner/run.ts";
 import { EpochBar } from "./progress.ts";
+import { tuneShapes } from "./tune_command.ts";
+import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
+import { tuningCachePath } from "../io/tuning_cache.ts";
 import { addSettingOptions, settingOverrides } from "./settings_options.ts";
 import { conditionFile, loadConfiguredData, withDataOptions } from "./data_options.ts";
+
+/** Default seconds `train --tuning auto` may spend timing shapes the cache lacks. */
+export const TRAIN_TUNING_BUDGET_S = 300;
 
 /** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -39,7 +45,19 @@ export function trainCommand(): CommandUnknownOpts {
     .option("--overwrite", "replace a run already in --out (kept until the first checkpoint)")
     .option("--plot", "write loss_curves.svg and report.html in the run folder (the default)")
     .option("--no-plot", "do not write loss_curves.svg and report.html")
-    .option("--no-progress", "no progress bar within epochs");
+    .option("--no-progress", "no progress bar within epochs")
+    .addOption(
+      new Option(
+        "--tuning <mode>",
+        "auto: load the tuning cache and time kernel tiles for the model's shapes it lacks; " +
+          "fixed: the adapter's profile, no timing",
+      ).choices(["auto", "fixed"] as const).default("auto" as const),
+    )
+    .option(
+      "--tuning-budget <seconds>",
+      "auto tuning: stop timing new shapes after this long",
+      String(TRAIN_TUNING_BUDGET_S),
+    );
   addSettingOptions(cmd);
   return cmd.action(async (opts, command) => {
     const given = (name: string) => command.getOptionValueSource(name) === "cli";
@@ -55,6 +73,8 @@ interface TrainFlags {
   overwrite?: boolean;
   plot?: boolean;
   progress: boolean;
+  tuning: "auto" | "fixed";
+  tuningBudget: string;
 }
 
 /** What a run trains on: data folder, condition file and resolved settings. */
@@ -136,11 +156,29 @@ async function train(
   const engine = await Engine.create({ seed: config.seed });
   try {
     for (const line of plan.lines) console.log(line);
+    if (flags.tuning === "auto") await tuneForRun(engine, config, Number(flags.tuningBudget));
     await trainOn(engine, flags, runDir, plan);
   } finally {
     // Queued batches finish before the device goes (a second Ctrl-C still ends it at once).
     await engine.close();
   }
+}
+
+/** Loads the tuning cache and tunes the model's shapes it lacks; prints one line. */
+async function tuneForRun(engine: Engine, config: ConditionerConfig, budgetS: number) {
+  if (!(budgetS >= 0)) throw new Error(`--tuning-budget must be a number >= 0, got ${budgetS}`);
+  const cases = conditionerTuneCases({
+    filters: config.filters,
+    imageSize: config.imageSize,
+    batch: config.batchSize,
+  });
+  const r = await tuneShapes(engine, cases, { budgetS });
+  const left = r.buckets - r.fromCache - r.tuned;
+  console.log(
+    `Kernel tuning: ${r.fromCache} of ${r.buckets} shapes from the cache, ${r.tuned} timed in ` +
+      `${r.seconds.toFixed(1)} s` + (left ? `, ${left} left at the profile's tiles (budget)` : "") +
+      ` (${tuningCachePath()}; --tuning fixed skips this)`,
+  );
 }
 
 async function trainOn(

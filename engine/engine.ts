@@ -8,8 +8,27 @@ import {
 } from "./buffers.ts";
 import { backendAdvice, type DeviceOptions, type GpuContext, requestGpu } from "./device.ts";
 import { type Kernel, KernelCache, type KernelSpec, writeUniforms } from "./kernels.ts";
-import { type DType, fmtShape, type GradNode, sizeOf, Storage, Tensor } from "./tensor.ts";
+import {
+  checkShape,
+  type DType,
+  fmtShape,
+  type GradNode,
+  sizeOf,
+  Storage,
+  Tensor,
+} from "./tensor.ts";
 import { runBackward } from "./autograd.ts";
+import {
+  bucketKey,
+  type Family,
+  fixedTile,
+  resolveTuning,
+  type Tile,
+  type TunedChoice,
+  type Tuning,
+  type TuningOption,
+} from "./tuning.ts";
+import { tune, type TuneCase, type TuneOptions, type TuneReport } from "./autotune.ts";
 import { KernelProfiler } from "./profiler.ts";
 
 /** Options for {@link Engine.create}. */
@@ -21,6 +40,11 @@ export interface EngineOptions extends DeviceOptions {
    * of the last few kernels). Slows execution noticeably; off by default.
    */
   validate?: boolean;
+  /**
+   * Kernel tuning ({@link Tuning}): a profile name ("software", "gpu"), overrides laid over the
+   * adapter's profile, or "auto" (the adapter's profile; default).
+   */
+  tuning?: TuningOption;
 }
 
 /** Data accepted by {@link Engine.tensor}. */
@@ -39,8 +63,6 @@ export type UniformValues = Record<string, number | readonly number[]>;
 
 /** Bytes of per-dispatch uniforms staged before a forced flush. */
 const UNIFORM_RING_BYTES = 1 << 20;
-/** The 1-D workgroup size every elementwise kernel uses. */
-export const WG = 64;
 
 /** Anything {@link Engine.tidy} can return: tensors kept, nested in arrays or objects. */
 export type Keepable = Tensor | Keepable[] | { [key: string]: Keepable } | unknown;
@@ -60,6 +82,13 @@ export class Engine {
   readonly pool: BufferPool;
   /** @internal Compiled kernels, by shader file, entry point and constants. */
   readonly kernels: KernelCache;
+  /** Every performance knob, resolved for this adapter (see engine/tuning.ts). */
+  readonly tuning: Tuning;
+  /**
+   * Tiles chosen by measurement, by shape bucket ({@link bucketKey}); filled by {@link tune} or
+   * from a cache of earlier tuning. Buckets without an entry use the profile's tile.
+   */
+  readonly tuned: Map<string, TunedChoice> = new Map();
   /** False inside {@link noGrad}: ops record no graph. */
   gradEnabled = true;
   /** Whether each dispatch runs in its own validation error scope ({@link EngineOptions}). */
@@ -87,7 +116,8 @@ export class Engine {
     this.gpu = gpu;
     this.device = gpu.device;
     this.pool = new BufferPool(this.device);
-    this.kernels = new KernelCache(this.device);
+    this.tuning = resolveTuning(gpu, options.tuning);
+    this.kernels = new KernelCache(this.device, { WG: this.tuning.wg });
     const align = this.device.limits.minUniformBufferOffsetAlignment;
     this.#ring = new UniformRing(this.device, UNIFORM_RING_BYTES, align);
     this.#ringView = new DataView(this.#ring.staging);
@@ -438,8 +468,22 @@ export class Engine {
     this.dispatchCount++;
   }
 
+  /** @internal The tile a GEMM kernel of `family` uses for an M x N x K product. */
+  tileFor(family: Family, m: number, n: number, k: number): Tile {
+    return this.tuned.get(bucketKey(family, m, n, k))?.tile ?? fixedTile(this.tuning, family);
+  }
+
+  /**
+   * Times a few register tiles for each GEMM family and shape bucket of `cases` not tuned yet and
+   * keeps the fastest in {@link tuned} (the profile's tile unless another is clearly faster).
+   * Syncs the device many times: call it before training, not inside a step.
+   */
+  tune(cases: readonly TuneCase[], options: TuneOptions = {}): Promise<TuneReport[]> {
+    return tune(this, cases, options);
+  }
+
   /** Workgroup counts for `n` threads of a 1-D kernel with workgroup size `wg` (2-D when large). */
-  grid(n: number, wg = WG): [number, number] {
+  grid(n: number, wg: number = this.tuning.wg): [number, number] {
     const groups = Math.max(1, Math.ceil(n / wg));
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (groups <= max) return [groups, 1];
@@ -628,15 +672,6 @@ function collectTensors(value: unknown, into: Set<Tensor>): void {
     value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
   ) {
     for (const v of Object.values(value)) collectTensors(v, into);
-  }
-}
-
-/** Throws unless every dimension is a non-negative integer. */
-export function checkShape(op: string, shape: readonly number[]): void {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(
-      `${op}: invalid shape ${fmtShape(shape as number[])}: sizes must be non-negative integers`,
-    );
   }
 }
 

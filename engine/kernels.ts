@@ -168,8 +168,12 @@ export class KernelCache {
   /** Kernels whose compilation failed, by name: asking for one again throws at once. */
   #failed = new Map<string, Error>();
 
-  constructor(device: GPUDevice) {
+  /** Constants every kernel gets (the prelude's `WG`), from the engine's tuning. */
+  readonly prelude: Record<string, number>;
+
+  constructor(device: GPUDevice, prelude: Record<string, number> = { WG: 64 }) {
     this.#device = device;
+    this.prelude = prelude;
   }
 
   get size(): number {
@@ -196,7 +200,8 @@ export class KernelCache {
       );
     }
     const file = source.path;
-    const prefix = defineLines(spec.defines) + "\n" + WGSL.common.code + "\n";
+    const prefix = defineLines(spec.defines) + "\n" + defineLines(this.prelude) + "\n" +
+      WGSL.common.code + "\n";
     const prefixLines = prefix.split("\n").length - 1;
     let code: string;
     try {

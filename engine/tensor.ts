@@ -177,3 +177,12 @@ export class Tensor {
     })`;
   }
 }
+
+/** Throws unless every dimension is a non-negative integer. */
+export function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(
+      `${op}: invalid shape ${fmtShape(shape as number[])}: sizes must be non-negative integers`,
+    );
+  }
+}

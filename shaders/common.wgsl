@@ -1,6 +1,6 @@
 // Prelude prepended to every kernel file: 1-D thread indexing over 2-D grids, and Philox RNG.
 
-const WG: u32 = 64u;
+// WG, the workgroup size of 1-D kernels, is defined by the engine (engine/tuning.ts `wg`).
 
 // Linear thread id for a 1-D kernel launched on a (possibly 2-D) grid of WG-sized workgroups.
 fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: vec3<u32>) -> u32 {

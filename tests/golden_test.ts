@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { Engine } from "../mod.ts";
 import { FAMILIES, type GoldenFile, OPS, runGoldenCase } from "./golden_cases.ts";
+import { testTuning } from "./helpers.ts";
 
 async function loadFamily(family: string): Promise<GoldenFile> {
   const url = new URL(`./golden/${family}.json`, import.meta.url);
@@ -15,7 +16,7 @@ const files = await Promise.all(FAMILIES.map(loadFamily));
 
 let enginePromise: Promise<Engine> | null = null;
 function getEngine(): Promise<Engine> {
-  return enginePromise ??= Engine.create();
+  return enginePromise ??= Engine.create({ tuning: testTuning() });
 }
 
 const testOptions = { sanitizeResources: false, sanitizeOps: false };

@@ -1,5 +1,6 @@
 /** Shared test helpers: tolerant float comparison and a small seeded CPU random generator. */
 import assert from "node:assert/strict";
+import type { TuningOption } from "../engine/tuning.ts";
 
 /** Tolerances for {@link assertClose}: element i passes when |a - e| <= atol + rtol * |e|. */
 export interface CloseOptions {
@@ -138,4 +139,15 @@ export function randArray(n: number, seed: number, low = 0, high = 1): Float32Ar
 /** Number of elements of a shape. */
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * The tuning the op tests' engines use: `WEBGPU_CONDITIONER_TEST_TUNING` holds a profile name or
+ * a JSON object of overrides (e.g. `{"matmul":{"kind":"shared","bm":4,"bn":4,"wgX":16,"wgY":16},
+ * "budgets":{"scalarMaxMacs":8}}` runs every product on the workgroup-memory kernel); unset: auto.
+ */
+export function testTuning(): TuningOption {
+  const v = Deno.env.get("WEBGPU_CONDITIONER_TEST_TUNING");
+  if (!v) return "auto";
+  return v.trim().startsWith("{") ? JSON.parse(v) as TuningOption : v as TuningOption;
 }

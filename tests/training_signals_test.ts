@@ -13,7 +13,17 @@ const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const dataDir = await Deno.makeTempDir({ prefix: "signals-data-" });
 // 120 samples at batch 2: 48 batches an epoch, so a signal lands inside one.
 await writeDemo(dataDir, generateDemo({ count: 120, imageSize: 32, seed: 5 }));
-const TINY = ["--filters", "8 16", "--image-size", "32", "--batch-size", "2", "--no-progress"];
+const TINY = [
+  "--filters",
+  "8 16",
+  "--image-size",
+  "32",
+  "--batch-size",
+  "2",
+  "--no-progress",
+  "--tuning",
+  "fixed",
+];
 
 /** A running `train` whose output is collected line by line. */
 class TrainProcess {

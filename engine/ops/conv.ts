@@ -5,6 +5,8 @@ import type { TexelBuffer } from "../buffers.ts";
 import { fmtShape } from "../tensor.ts";
 import { packTexels, runPack } from "./pack.ts";
 import { sum, sumRows } from "./reduce.ts";
+import { checkF32, pair } from "./checks.ts";
+import { checkTile, type Tile } from "../tuning.ts";
 
 /** Options of {@link conv2d}; stride, padding and dilation take a number or [h, w]. */
 export interface Conv2dOptions {
@@ -19,53 +21,6 @@ export interface Conv2dOptions {
   /** Channel groups; Cin and Cout must be divisible by it. Default 1. */
   groups?: number;
 }
-
-/**
- * Register tile and workgroup shape of one conv kernel: each invocation computes (4 bm) x (4 bn)
- * outputs of the GEMM (bm, bn in 1..8); wgx must be a multiple of 8 (llvmpipe's SIMD width).
- * A GEMM with fewer M rows than the workgroup covers gets fewer, wider rows (same size).
- */
-export interface ConvTile {
-  bm: number;
-  bn: number;
-  wgx: number;
-  wgy: number;
-}
-
-/** Tiles of the three kernels (forward, input gradient, weight gradient). */
-export interface ConvTiles {
-  fwd: ConvTile;
-  dx: ConvTile;
-  dw: ConvTile;
-}
-
-/**
- * @internal Tiling per adapter kind, exposed so benchmarks can try others. On llvmpipe 16x16
- * outputs per invocation run within 5% of 32x16 (3x3 64->64 on 32x64x64: forward 57 against 60
- * GFLOP/s) and compile 3.5x faster (~3.5 s against ~13 s per kernel on a cold shader cache); on
- * a GPU big tiles would cost occupancy, so hardware adapters get 8x8.
- */
-export const convTiles: { software: ConvTiles; hardware: ConvTiles } = {
-  software: {
-    fwd: { bm: 4, bn: 4, wgx: 8, wgy: 8 },
-    dx: { bm: 4, bn: 4, wgx: 8, wgy: 8 },
-    dw: { bm: 4, bn: 4, wgx: 8, wgy: 8 },
-  },
-  hardware: {
-    fwd: { bm: 2, bn: 2, wgx: 16, wgy: 8 },
-    dx: { bm: 2, bn: 2, wgx: 16, wgy: 8 },
-    dw: { bm: 2, bn: 2, wgx: 16, wgy: 8 },
-  },
-};
-
-function tilesFor(e: Engine): ConvTiles {
-  return e.gpu.isSoftware ? convTiles.software : convTiles.hardware;
-}
-
-/** Loop iterations one invocation may spend in its K loop (llvmpipe stops at 65535). */
-const LOOP_BUDGET = 16384;
-/** Output positions per chunk of the weight gradient's K (= batch*OH*OW) loop (multiple of 4). */
-const DW_CHUNK = 4096;
 
 /** Fully resolved convolution geometry. */
 interface Geometry {
@@ -86,29 +41,15 @@ interface Geometry {
   dilation: [number, number];
 }
 
-function pair(name: string, v: number | readonly [number, number], min: number): [number, number] {
-  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
-  if (
-    (typeof v !== "number" && (!Array.isArray(v) || v.length !== 2)) ||
-    !p.every((d) => Number.isInteger(d) && d >= min)
-  ) {
-    const what = min > 0 ? "positive" : "non-negative";
-    throw new Error(
-      `conv2d: ${name} must be a ${what} integer or a pair of them, got ${JSON.stringify(v)}`,
-    );
-  }
-  return p;
-}
-
 function geometry(
   xShape: readonly number[],
   wShape: readonly number[],
   biasShape: readonly number[] | null,
   options: Conv2dOptions,
 ): Geometry {
-  const stride = pair("stride", options.stride ?? 1, 1);
-  const padding = pair("padding", options.padding ?? 0, 0);
-  const dilation = pair("dilation", options.dilation ?? 1, 1);
+  const stride = pair("conv2d", "stride", options.stride ?? 1, 1);
+  const padding = pair("conv2d", "padding", options.padding ?? 0, 0);
+  const dilation = pair("conv2d", "dilation", options.dilation ?? 1, 1);
   const groups = options.groups ?? 1;
   if (xShape.length !== 4) {
     throw new Error(`conv2d: x must be 4-D [N, C, H, W], got ${fmtShape(xShape)}`);
@@ -183,19 +124,6 @@ function geometry(
   };
 }
 
-function checkTensors(...ts: Tensor[]): void {
-  for (const t of ts) {
-    t.storage("conv2d");
-    if (t.dtype !== "f32") {
-      throw new Error(`conv2d: expected f32 tensors, got ${t.dtype} ${fmtShape(t.shape)}`);
-    }
-    if (t.engine !== ts[0].engine) throw new Error("conv2d: tensors belong to different engines");
-  }
-}
-
-/** llvmpipe runs invocations in SIMD rows of this many lanes (workgroup x is a multiple). */
-const SIMD_LANES = 8;
-
 /**
  * The tile actually used for a GEMM with `m` rows and `n` columns, where `lanes(bn)` is the
  * number of invocations along N at column tile `bn`: the configured tile, shrunk where a
@@ -204,37 +132,30 @@ const SIMD_LANES = 8;
  * surplus rows exit at once, while idle lanes in a SIMD row would cost as much as busy ones).
  */
 function fitTile(
-  tile: ConvTile,
+  tile: Tile,
+  simd: number,
   m: number,
   n: number,
   lanes: (bn: number) => number = (bn) => Math.ceil(n / (4 * bn)),
-): ConvTile {
-  const ok = (v: number) => Number.isInteger(v) && v >= 1 && v <= 8;
-  if (
-    !ok(tile.bm) || !ok(tile.bn) || tile.wgx % SIMD_LANES !== 0 || tile.wgx < SIMD_LANES ||
-    !(tile.wgy >= 1)
-  ) {
-    throw new Error(
-      `conv2d: invalid tile ${JSON.stringify(tile)} (bm, bn in 1..8, wgx a multiple of 8)`,
-    );
-  }
+): Tile {
+  checkTile("conv2d", tile, simd);
   const bm = Math.min(tile.bm, Math.ceil(m / 4));
   let bn = Math.min(tile.bn, Math.ceil(n / 4));
-  while (bn > 1 && lanes(bn) < SIMD_LANES) bn = Math.ceil(bn / 2);
-  const size = tile.wgx * tile.wgy;
+  while (bn > 1 && lanes(bn) < simd) bn = Math.ceil(bn / 2);
+  const size = tile.wgX * tile.wgY;
   // Workgroup widths that keep whole SIMD rows and the workgroup's size.
-  const widths = Array.from({ length: size / SIMD_LANES }, (_, i) => (i + 1) * SIMD_LANES)
+  const widths = Array.from({ length: size / simd }, (_, i) => (i + 1) * simd)
     .filter((w) => size % w === 0);
-  let wgy = Math.max(1, Math.min(tile.wgy, Math.ceil(m / (4 * bm))));
-  while (!widths.includes(size / wgy)) wgy--;
-  const need = Math.ceil(lanes(bn) / SIMD_LANES) * SIMD_LANES;
-  const wgx = Math.min(size / wgy, widths.find((w) => w >= need) ?? size);
-  return { bm, bn, wgx, wgy: size / wgx };
+  let wgY = Math.max(1, Math.min(tile.wgY, Math.ceil(m / (4 * bm))));
+  while (!widths.includes(size / wgY)) wgY--;
+  const need = Math.ceil(lanes(bn) / simd) * simd;
+  const wgX = Math.min(size / wgY, widths.find((w) => w >= need) ?? size);
+  return { bm, bn, wgX, wgY: size / wgX };
 }
 
 /** Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all). */
-function defines(tile: ConvTile, dx: boolean): Record<string, number> {
-  return { BM: tile.bm, BN: tile.bn, WG_SIZE: tile.wgx * tile.wgy, DX: dx ? 1 : 0 };
+function defines(tile: Tile, dx: boolean): Record<string, number> {
+  return { BM: tile.bm, BN: tile.bn, WG_SIZE: tile.wgX * tile.wgY, DX: dx ? 1 : 0 };
 }
 
 /**
@@ -365,15 +286,15 @@ function geoUniforms(geo: Geometry): Record<string, number> {
  */
 function grid(
   e: Engine,
-  tile: ConvTile,
+  tile: Tile,
   lanes: number,
   m: number,
   zPerFold: number,
 ): { fold: number; groups: number[] } {
   const max = e.device.limits.maxComputeWorkgroupsPerDimension;
-  const gx = Math.ceil(lanes / tile.wgx);
+  const gx = Math.ceil(lanes / tile.wgX);
   const fold = Math.ceil(gx / max);
-  const gy = Math.ceil(m / (tile.wgy * tile.bm * 4));
+  const gy = Math.ceil(m / (tile.wgY * tile.bm * 4));
   const gz = zPerFold * fold;
   if (gy > max || gz > max) {
     throw new Error(`conv2d: problem too large for one dispatch (grid ${gx}x${gy}x${gz})`);
@@ -413,11 +334,12 @@ function gemm(
   const phaseW = Math.ceil(geo.width / geo.stride[1]);
   const n = dx ? geo.batch * phaseH * phaseW : geo.batch * geo.outH * geo.outW;
   if (n === 0) return e.empty(shape);
-  const tiles = tilesFor(e);
-  const tile = fitTile(dx ? tiles.dx : tiles.fwd, m, n);
-  const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
+  const { simdWidth, budgets } = e.tuning;
   const kk = geo.kH * geo.kW;
-  const chunk = Math.max(1, Math.min(k4, Math.floor(LOOP_BUDGET / kk)));
+  const family = dx ? "conv_dx" : "conv_fwd";
+  const tile = fitTile(e.tileFor(family, m, n, (dx ? geo.opg : geo.cpg) * kk), simdWidth, m, n);
+  const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
+  const chunk = Math.max(1, Math.min(k4, Math.floor(budgets.convLoop / kk)));
   const splits = Math.ceil(k4 / chunk);
   const defs = defines(tile, dx);
   const lanes = Math.ceil(n / (tile.bn * 4));
@@ -433,7 +355,7 @@ function gemm(
     dst,
   }, {
     ...geoUniforms(geo),
-    wg_x: tile.wgx,
+    wg_x: tile.wgX,
     splits,
     chunk,
     has_bias: bias ? 1 : 0,
@@ -483,7 +405,8 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   const geo = im2col ? im2colGeometry(convGeo) : convGeo;
   const kk = geo.kH * geo.kW;
   const tile = fitTile(
-    tilesFor(e).dw,
+    e.tileFor("conv_dw", geo.opg, geo.cpg * kk, positions),
+    e.tuning.simdWidth,
     geo.opg,
     geo.cpg,
     (bn) => Math.ceil(geo.cpg / (4 * bn)) * kk,
@@ -491,7 +414,7 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   const xp = im2col
     ? packIm2col(x, convGeo)
     : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
-  const chunk = Math.min(Math.ceil(positions / 4) * 4, DW_CHUNK);
+  const chunk = Math.min(Math.ceil(positions / 4) * 4, e.tuning.budgets.dwChunk);
   const splits = Math.ceil(positions / chunk);
   const colBlocks = Math.ceil(geo.cpg / (tile.bn * 4));
   const defs = defines(tile, false);
@@ -500,7 +423,7 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
   e.run({ file: "conv2d", entry: "conv_dw", defines: defs }, { act_t: xp, gp_t: gp, dst }, {
     ...geoUniforms(geo),
-    wg_x: tile.wgx,
+    wg_x: tile.wgX,
     splits,
     chunk,
     n_total: positions,
@@ -513,6 +436,36 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   }, groups);
   e.releaseTexels(xp);
   return finish(dst, shape, splits);
+}
+
+/** M, N, K of one GEMM kernel. */
+export interface GemmDims {
+  m: number;
+  n: number;
+  k: number;
+}
+
+/**
+ * @internal The output shape of a convolution and the M, N, K its three kernels see (as the
+ * tuner buckets them): forward and weight gradient on the im2col geometry where that is used.
+ */
+export function convGemmDims(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  options: Conv2dOptions,
+): { outShape: number[]; conv_fwd: GemmDims; conv_dx: GemmDims; conv_dw: GemmDims } {
+  const geo = geometry(xShape, wShape, null, options);
+  const g = usesIm2col(geo) ? im2colGeometry(geo) : geo;
+  const kk = geo.kH * geo.kW;
+  const gkk = g.kH * g.kW;
+  const positions = geo.batch * geo.outH * geo.outW;
+  const phases = Math.ceil(geo.height / geo.stride[0]) * Math.ceil(geo.width / geo.stride[1]);
+  return {
+    outShape: [geo.batch, geo.cout, geo.outH, geo.outW],
+    conv_fwd: { m: g.opg, n: positions, k: g.cpg * gkk },
+    conv_dx: { m: geo.cpg, n: geo.batch * phases, k: geo.opg * kk },
+    conv_dw: { m: g.opg, n: g.cpg * gkk, k: positions },
+  };
 }
 
 /** Runs `fn` with the output gradient `g` packed once for both gradient kernels. */
@@ -551,7 +504,7 @@ export function conv2dInputGrad(
   xShape: readonly number[],
   options: Conv2dOptions = {},
 ): Tensor {
-  checkTensors(g, weight);
+  checkF32("conv2d", g, weight);
   const geo = geometryOfShapes(xShape, weight.shape, g, options);
   return g.engine.noGrad(() => withPackedGrad(g, geo, (gp) => inputGrad(gp, g, weight, geo)));
 }
@@ -566,7 +519,7 @@ export function conv2dWeightGrad(
   g: Tensor,
   options: Conv2dOptions = {},
 ): Tensor {
-  checkTensors(g, x);
+  checkF32("conv2d", g, x);
   const geo = geometryOfShapes(x.shape, weightShape, g, options);
   return g.engine.noGrad(() => withPackedGrad(g, geo, (gp) => weightGrad(gp, x, geo)));
 }
@@ -578,7 +531,7 @@ export function conv2dWeightGrad(
 export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): Tensor {
   const bias = options.bias ?? null;
   const geo = geometry(x.shape, weight.shape, bias?.shape ?? null, options);
-  checkTensors(...(bias ? [x, weight, bias] : [x, weight]));
+  checkF32("conv2d", ...(bias ? [x, weight, bias] : [x, weight]));
   const e = x.engine;
   const out = forward(x, weight, bias, geo);
   const inputs = bias ? [x, weight, bias] : [x, weight];

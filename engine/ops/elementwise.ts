@@ -2,6 +2,7 @@
 import type { Tensor } from "../tensor.ts";
 import { fmtShape } from "../tensor.ts";
 import { contiguousStrides, grid3, sumTo } from "./shape_utils.ts";
+import { checkF32 } from "./checks.ts";
 
 /** Unary op codes; must match the constants in shaders/elementwise.wgsl. */
 const UNARY = {
@@ -26,13 +27,6 @@ type UnaryName = keyof typeof UNARY;
 
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 type BinaryName = keyof typeof BINARY;
-
-function checkFloat(op: string, ...ts: Tensor[]): void {
-  for (const t of ts) {
-    t.storage(op);
-    if (t.dtype !== "f32") throw new Error(`${op}: expected a f32 tensor, got ${t.dtype}`);
-  }
-}
 
 function unaryKernel(
   op: UnaryName,
@@ -63,7 +57,7 @@ function unaryKernel(
 }
 
 function unary(op: UnaryName, x: Tensor, alpha = 0): Tensor {
-  checkFloat(op, x);
+  checkF32(op, x);
   const out = unaryKernel(op, "unary", x, null, alpha);
   return x.engine.record(out, op, [x], (g) => [unaryKernel(op, "unary_grad", x, g, alpha)]);
 }
@@ -187,7 +181,13 @@ function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
   if (shape.length > MAX_RANK) throw new Error(`${op}: rank ${shape.length} exceeds ${MAX_RANK}`);
   const aStrides = broadcastStrides(a.shape, shape);
   const bStrides = broadcastStrides(b.shape, shape);
-  const g = grid3(shape, aStrides, bStrides, e.device.limits.maxComputeWorkgroupsPerDimension);
+  const g = grid3(
+    shape,
+    aStrides,
+    bStrides,
+    e.device.limits.maxComputeWorkgroupsPerDimension,
+    e.tuning.wg,
+  );
   if (g) {
     const [d0, d1, d2] = g.shape;
     const unitOrBroadcast = (s: number) => s === 0 || s === 1;
@@ -200,7 +200,7 @@ function binaryKernel(op: BinaryName, a: Tensor, b: Tensor): Tensor {
       },
       vec4 ? { src: a, rhs: b, dst4: out } : { src: a, rhs: b, dst: out },
       { n, shape: g.shape, a_strides: g.a, b_strides: g.b },
-      vec4 ? [Math.ceil(d2 / 4 / 64), d1, d0] : g.groups,
+      vec4 ? [Math.ceil(d2 / 4 / e.tuning.wg), d1, d0] : g.groups,
     );
     return out;
   }
@@ -224,8 +224,7 @@ function binary(
   b: Tensor,
   backward: (g: Tensor, out: Tensor) => [Tensor, Tensor],
 ): Tensor {
-  checkFloat(op, a, b);
-  if (a.engine !== b.engine) throw new Error(`${op}: tensors belong to different engines`);
+  checkF32(op, a, b);
   const out = binaryKernel(op, a, b);
   return a.engine.record(out, op, [a, b], (g) => {
     const [ga, gb] = backward(g, out);

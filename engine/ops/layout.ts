@@ -1,7 +1,6 @@
 /** Shape and layout ops: reshape, flatten, permute/transpose, slice, concat, expand. */
 import type { Tensor } from "../tensor.ts";
-import { fmtShape, sizeOf } from "../tensor.ts";
-import { checkShape } from "../engine.ts";
+import { checkShape, fmtShape, sizeOf } from "../tensor.ts";
 import { contiguousStrides, grid3, normalizeDim, sumTo } from "./shape_utils.ts";
 
 const MAX_RANK = 8;
@@ -20,7 +19,13 @@ export function stridedCopy(
   const e = src.engine;
   const n = sizeOf(shape);
   if (n === 0) return;
-  const g = grid3(shape, inStrides, outStrides, e.device.limits.maxComputeWorkgroupsPerDimension);
+  const g = grid3(
+    shape,
+    inStrides,
+    outStrides,
+    e.device.limits.maxComputeWorkgroupsPerDimension,
+    e.tuning.wg,
+  );
   if (g) {
     const [d0, d1, d2] = g.shape;
     const vec4 = d2 % 4 === 0 && g.b[2] === 1 && (g.a[2] === 0 || g.a[2] === 1) &&
@@ -37,7 +42,7 @@ export function stridedCopy(
         in_strides: g.a,
         out_strides: g.b,
       },
-      vec4 ? [Math.ceil(d2 / 4 / 64), d1, d0] : g.groups,
+      vec4 ? [Math.ceil(d2 / 4 / e.tuning.wg), d1, d0] : g.groups,
     );
     return;
   }

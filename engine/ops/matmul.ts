@@ -5,36 +5,7 @@ import type { TexelBuffer } from "../buffers.ts";
 import { packTexels } from "./pack.ts";
 import { sumRows } from "./reduce.ts";
 import { sumTo } from "./shape_utils.ts";
-
-/**
- * Register tile and workgroup shape of the vec4 matmul kernel: each invocation computes
- * (4 bm) x (4 bn) outputs (bm, bn in 1..8).
- */
-export interface MatmulTiling {
-  bm: number;
-  bn: number;
-  wgX: number;
-  wgY: number;
-}
-
-/**
- * @internal Tiling per adapter kind. On llvmpipe 16x16 outputs per invocation (4x4 blocks) ran
- * fastest (matmul 1024^3: 51 GFLOP/s against 39 at 32x16, whose spilled accumulators cost more
- * than the gathers they save); on a GPU big tiles would cost occupancy.
- */
-export const matmulTiling: { software: MatmulTiling; hardware: MatmulTiling } = {
-  software: { bm: 4, bn: 4, wgX: 8, wgY: 8 },
-  hardware: { bm: 2, bn: 2, wgX: 16, wgY: 8 },
-};
-
-/** K values per invocation before the product is split (llvmpipe's loop budget is 65535). */
-const MAX_K_PER_INVOCATION = 8192;
-
-/**
- * Products up to this many multiply-adds run the scalar kernel, which reads the operands
- * directly (pack dispatches would cost more than the faster loop saves).
- */
-const SCALAR_MAX_MACS = 1 << 16;
+import type { Tile } from "../tuning.ts";
 
 /** A matrix operand: where element (row, col) of batch b lives. */
 interface Operand {
@@ -91,16 +62,19 @@ export function gemm(
   n: number,
   k: number,
   bias?: Tensor,
-  tiling?: MatmulTiling,
+  tiling?: Tile,
 ): Tensor {
   const e = a.t.engine;
-  const splits = Math.max(1, Math.ceil(k / MAX_K_PER_INVOCATION));
+  const { matmulK, scalarMaxMacs } = e.tuning.budgets;
+  const splits = Math.max(1, Math.ceil(k / matmulK));
   const out = e.empty([batch, m, n]);
   const target = splits === 1 ? out : e.empty([batch * m * n, splits]);
-  if (batch * m * n === 0 || k === 0 || batch * m * n * k <= SCALAR_MAX_MACS) {
+  const t = tiling ?? e.tileFor("matmul", m, n, k);
+  if (batch * m * n === 0 || k === 0 || batch * m * n * k <= scalarMaxMacs) {
     gemmScalar(a, b, batch, m, n, k, splits, target, bias);
+  } else if (t.kind === "shared") {
+    gemmShared(a, b, batch, m, n, k, splits, target, t.wgX, bias);
   } else {
-    const t = tiling ?? (e.gpu.isSoftware ? matmulTiling.software : matmulTiling.hardware);
     const k4 = Math.ceil(k / 4);
     const aBatches = batch > 1 && a.strideBatch !== 0 ? batch : 1;
     const bBatches = batch > 1 && b.strideBatch !== 0 ? batch : 1;
@@ -158,6 +132,47 @@ export function gemm(
   return shaped;
 }
 
+/** Depth of the K steps the workgroup-memory kernel stages (a multiple of its workgroup side). */
+const SHARED_BK = 16;
+
+/** The workgroup-memory kernel (shaders/matmul_shared.wgsl) on the strided operands. */
+function gemmShared(
+  a: Operand,
+  b: Operand,
+  batch: number,
+  m: number,
+  n: number,
+  k: number,
+  splits: number,
+  target: Tensor,
+  side: number,
+  bias?: Tensor,
+): void {
+  const block = 4 * side;
+  a.t.engine.run(
+    {
+      file: "matmul_shared",
+      entry: "matmul_shared",
+      defines: { SM_T: side, BK: Math.max(SHARED_BK, side), HAS_BIAS: !!bias },
+    },
+    { lhs: a.t, rhs: b.t, bias_in: bias ?? a.t, dst: target },
+    {
+      m,
+      n,
+      k,
+      splits,
+      k_chunk: Math.ceil(k / splits),
+      a_stride_m: a.strideRow,
+      a_stride_k: a.strideCol,
+      a_stride_batch: a.strideBatch,
+      b_stride_k: b.strideRow,
+      b_stride_n: b.strideCol,
+      b_stride_batch: b.strideBatch,
+    },
+    [Math.ceil(n / block), Math.ceil(m / block), batch * splits],
+  );
+}
+
 /** The plain strided kernel (tiny products, no packing). */
 function gemmScalar(
   a: Operand,
@@ -170,8 +185,7 @@ function gemmScalar(
   target: Tensor,
   bias?: Tensor,
 ): void {
-  const wgX = 8;
-  const wgY = 8;
+  const { wgX, wgY } = a.t.engine.tuning.matmulScalar;
   a.t.engine.run(
     {
       file: "matmul",

@@ -6,6 +6,7 @@ import type { Tensor } from "../tensor.ts";
 import { fmtShape, sizeOf } from "../tensor.ts";
 import { add, mul, neg, sub } from "./elementwise.ts";
 import { reshape, stridedCopy } from "./layout.ts";
+import type { NormTuning } from "../tuning.ts";
 
 /**
  * Which elements form group k and which affine parameter / statistics each element uses
@@ -29,23 +30,6 @@ interface NormLayout {
   statI?: number;
 }
 
-/**
- * @internal Tuning of the norm kernels (exported for tests): a group is split into several
- * workgroups ("parts") when one workgroup's loops would exceed `maxTrips` iterations per pass, or
- * when there are fewer than `minGroups` groups of at least `splitMin` elements (to use more cores).
- */
-export const normTuning = {
-  maxTrips: 8192,
-  minGroups: 8,
-  splitMin: 1 << 16,
-  forceParts: 0,
-  nt: 0,
-  /** Contiguous-group fast path: groups per workgroup, largest group (elements), on/off. */
-  gt: 16,
-  fastMax: 1 << 16,
-  fast: true,
-};
-
 interface Plan {
   /** Threads per workgroup. */
   nt: number;
@@ -56,22 +40,18 @@ interface Plan {
   partLen: number;
 }
 
-function plan(l: NormLayout): Plan {
+function plan(l: NormLayout, t: NormTuning): Plan {
   const m = l.outer * l.inner;
   const vec =
     l.inner % 4 === 0 && l.baseStride % 4 === 0 && (l.outer === 1 || l.outerStride % 4 === 0)
       ? 4
       : 1;
   const mv = m / vec;
-  const nt = normTuning.nt || (m >= 4096 ? 256 : 64);
-  let parts = Math.max(1, Math.ceil(mv / (nt * normTuning.maxTrips)));
-  if (parts === 1 && l.groups < normTuning.minGroups && m >= normTuning.splitMin) {
-    parts = Math.min(
-      Math.ceil(normTuning.minGroups / l.groups),
-      Math.ceil(m / (normTuning.splitMin / 4)),
-    );
+  const nt = m >= t.largeFrom ? t.threadsLarge : t.threads;
+  let parts = Math.max(1, Math.ceil(mv / (nt * t.maxTrips)));
+  if (parts === 1 && l.groups < t.minGroups && m >= t.splitMin) {
+    parts = Math.min(Math.ceil(t.minGroups / l.groups), Math.ceil(m / (t.splitMin / 4)));
   }
-  if (normTuning.forceParts > 0) parts = Math.max(parts, Math.min(normTuning.forceParts, mv));
   const partLen = Math.max(1, Math.ceil(mv / parts));
   return { nt, vec, parts: Math.max(1, Math.ceil(mv / partLen)), partLen };
 }
@@ -137,7 +117,7 @@ function runNorm(
       defines: {
         NT: p.nt,
         VEC: p.vec,
-        GT: normTuning.gt,
+        GT: e.tuning.norm.groupsPerWorkgroup,
         GC: 64,
         MODE: defines.MODE ?? 0,
         HAS_W: defines.HAS_W ?? false,
@@ -157,11 +137,11 @@ function runNorm(
  * stays under llvmpipe's 65535-iteration budget), and there are enough groups (or they are small
  * enough) to keep the cores busy.
  */
-function fastPath(l: NormLayout): boolean {
+function fastPath(l: NormLayout, t: NormTuning): boolean {
   const m = l.outer * l.inner;
-  return normTuning.fast && normTuning.forceParts === 0 && m > 0 && l.inner % 4 === 0 &&
+  return m > 0 && l.inner % 4 === 0 &&
     (l.outer === 1 || l.outerStride === l.inner) && l.baseStride === m && l.affI === 0 &&
-    m <= normTuning.fastMax && 3 * m / 4 + m / 64 + 3 * l.outer + 8 <= 60000 &&
+    m <= t.fastMax && 3 * m / 4 + m / 64 + 3 * l.outer + 8 <= 60000 &&
     (l.groups >= 32 || m <= 4096);
 }
 
@@ -181,9 +161,9 @@ function fastUniforms(l: NormLayout, extra: Record<string, number> = {}): Record
   };
 }
 
-/** Fast-path grid: one thread per group, `normTuning.gt` per workgroup. */
+/** Fast-path grid: one thread per group, `groupsPerWorkgroup` per workgroup. */
 function fastGrid(x: Tensor, l: NormLayout): number[] {
-  return x.engine.grid(Math.ceil(l.groups / normTuning.gt), 1);
+  return x.engine.grid(Math.ceil(l.groups / x.engine.tuning.norm.groupsPerWorkgroup), 1);
 }
 
 /** Workgroup grid with one workgroup per (group, part). */
@@ -200,7 +180,7 @@ function normForward(
   eps: number,
 ): { y: Tensor; stats: Tensor } {
   const e = x.engine;
-  const p = plan(l);
+  const p = plan(l, e.tuning.norm);
   const y = e.empty(x.shape);
   const stats = e.empty([l.groups, 3]);
   const u = uniforms(l, p, { eps });
@@ -208,7 +188,7 @@ function normForward(
   const affine: Bindings = {};
   if (weight) affine.weight = weight;
   if (bias) affine.bias_in = bias;
-  if (fastPath(l)) {
+  if (fastPath(l, e.tuning.norm)) {
     runNorm(
       x,
       "gn_fwd",
@@ -253,12 +233,12 @@ function normBackwardInput(
 ): Tensor {
   const e = x.engine;
   const m = l.outer * l.inner;
-  const p = plan(l);
+  const p = plan(l, e.tuning.norm);
   const dx = e.empty(x.shape);
   const u = uniforms(l, p);
   const defs = { HAS_W: !!weight };
   const w: Bindings = weight ? { weight } : {};
-  if (fastPath(l)) {
+  if (fastPath(l, e.tuning.norm)) {
     runNorm(
       x,
       "gn_bwd",
@@ -320,10 +300,10 @@ function affineBackward(
   paramShape: readonly number[],
 ): [Tensor, Tensor] {
   const e = x.engine;
-  const p = plan(la);
+  const p = plan(la, e.tuning.norm);
   const u = uniforms(la, p);
   let sums: Tensor;
-  if (fastAffine(la)) {
+  if (fastAffine(la, e.tuning.norm)) {
     const threads = la.groups * la.outer;
     const fu = {
       groups: la.groups,
@@ -343,7 +323,7 @@ function affineBackward(
       {},
       { src4: x, grad4: g, stats, part },
       fu,
-      e.grid(Math.ceil(threads / normTuning.gt), 1),
+      e.grid(Math.ceil(threads / e.tuning.norm.groupsPerWorkgroup), 1),
     );
     sums = e.empty([la.groups, 2]);
     runNorm(
@@ -368,10 +348,10 @@ function affineBackward(
 }
 
 /** Whether the affine-gradient layout `la` takes the gn_affine fast path (contiguous inner rows). */
-function fastAffine(la: NormLayout): boolean {
-  return normTuning.fast && normTuning.forceParts === 0 && la.inner % 4 === 0 && la.inner > 0 &&
+function fastAffine(la: NormLayout, t: NormTuning): boolean {
+  return la.inner % 4 === 0 && la.inner > 0 &&
     la.baseStride % 4 === 0 && la.outerStride % 4 === 0 && (la.statI ?? 0) === 0 &&
-    la.inner <= normTuning.fastMax && la.groups * la.outer >= 32;
+    la.inner <= t.fastMax && la.groups * la.outer >= 32;
 }
 
 /** [groups, 2] sums (grad * xhat, grad) per affine index through the generic kernels. */
@@ -674,7 +654,7 @@ export function batchNorm2d(x: Tensor, options: BatchNormOptions = {}): Tensor {
   const la: NormLayout = { ...l, affMod: 1, affK: 0, statDiv: 1, statK: 1, statO: 0, statI: 0 };
   const { y, stats } = normOp(op, x, l, la, weight, bias, eps);
   if (runningMean && runningVar) {
-    const p = plan(l);
+    const p = plan(l, e.tuning.norm);
     runNorm(
       x,
       "running_update",

@@ -2,33 +2,18 @@
 import type { Tensor } from "../tensor.ts";
 import { fmtShape } from "../tensor.ts";
 import { mean } from "./reduce.ts";
+import { checkF32, pair } from "./checks.ts";
 import { reshape } from "./layout.ts";
 
 /** A size given as one number for both dims or as [h, w]. */
 export type PoolSize = number | readonly [number, number];
 
-/** Largest window (kh * kw) pooled in one kernel; larger ones are pooled along W, then H. */
-const MAX_WINDOW = 4096;
 /** Largest 1-D window: keeps every kernel loop well under llvmpipe's 65535-iteration budget. */
 const MAX_WINDOW_1D = 32768;
 
-function pair(op: string, name: string, v: PoolSize, min: number): [number, number] {
-  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
-  if (
-    (typeof v !== "number" && (!Array.isArray(v) || v.length !== 2)) ||
-    p.some((d) => !Number.isInteger(d) || d < min)
-  ) {
-    throw new Error(
-      `${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`,
-    );
-  }
-  return p;
-}
-
 /** Checks x is [N, C, H, W] or [C, H, W] f32; returns it as 4-D plus the shape to give back. */
 function as4d(op: string, x: Tensor): { x4: Tensor; lead: number[] } {
-  x.storage(op);
-  if (x.dtype !== "f32") throw new Error(`${op}: expected a f32 tensor, got ${x.dtype}`);
+  checkF32(op, x);
   if (x.rank !== 3 && x.rank !== 4) {
     throw new Error(
       `${op}: input must have shape [N, C, H, W] or [C, H, W], got ${fmtShape(x.shape)}`,
@@ -149,9 +134,11 @@ function poolKernel(kind: "max" | "avg", x: Tensor, win: Window, includePad: boo
   });
 }
 
-/** Runs a pooling pass, splitting windows larger than MAX_WINDOW into an H pass and a W pass. */
+/** Runs a pooling pass, splitting windows larger than `budgets.poolWindow` into an H pass and a W pass. */
 function pool(kind: "max" | "avg", x: Tensor, win: Window, includePad: boolean): Tensor {
-  if (win.kh * win.kw <= MAX_WINDOW) return poolKernel(kind, x, win, includePad);
+  if (win.kh * win.kw <= x.engine.tuning.budgets.poolWindow) {
+    return poolKernel(kind, x, win, includePad);
+  }
   // W first, then H: max pooling then picks torch's argmax (the first maximum in row-major order).
   const cols = poolKernel(kind, x, { ...win, kh: 1, sh: 1, ph: 0 }, includePad);
   const out = poolKernel(kind, cols, { ...win, kw: 1, sw: 1, pw: 0 }, includePad);
@@ -253,7 +240,7 @@ export function adaptiveAvgPool2d(x: Tensor, size: PoolSize): Tensor {
     );
   }
   let out: Tensor;
-  if (wh * ww <= MAX_WINDOW) {
+  if (wh * ww <= x.engine.tuning.budgets.poolWindow) {
     out = adaptiveKernel(x4, oh, ow);
   } else {
     const rows = adaptiveKernel(x4, oh, w);

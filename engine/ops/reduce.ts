@@ -4,14 +4,13 @@ import { normalizeDim } from "./shape_utils.ts";
 import { scale } from "./elementwise.ts";
 import { expand, permute, reshape } from "./layout.ts";
 
-/** Elements each thread sums per pass; well under llvmpipe's per-invocation loop budget. */
-const CHUNK = 1024;
-
 /** @internal Sums each row of a [rows, len] tensor into [rows], times `factor`. */
 export function sumRows(x: Tensor, rows: number, len: number, factor = 1): Tensor {
   const e = x.engine;
   let src = x;
   let cur = len;
+  // Elements each thread sums per pass (well under llvmpipe's per-invocation loop budget).
+  const CHUNK = e.tuning.budgets.reduceChunk;
   for (;;) {
     const chunks = Math.ceil(cur / CHUNK) || 1;
     const dst = e.empty(chunks === 1 ? [rows] : [rows, chunks]);

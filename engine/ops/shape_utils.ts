@@ -74,7 +74,7 @@ export interface Grid3 {
   /** Element strides of both operands over (d0, d1, d2), padded to 4 for the uniform. */
   a: number[];
   b: number[];
-  /** Workgroup counts for a kernel with workgroup size (64, 1, 1). */
+  /** Workgroup counts for a kernel with workgroup size (wg, 1, 1). */
   groups: [number, number, number];
 }
 
@@ -87,6 +87,7 @@ export function grid3(
   a: readonly number[],
   b: readonly number[],
   maxGroups: number,
+  wg: number,
 ): Grid3 | null {
   const c = collapseDims(shape, a, b);
   if (c.shape.length > 3) return null;
@@ -95,7 +96,7 @@ export function grid3(
   const last = c.shape.length - 1;
   const split = 4096;
   if (
-    c.shape.length < 3 && Math.ceil(c.shape[last] / 64) > maxGroups && c.shape[last] % split === 0
+    c.shape.length < 3 && Math.ceil(c.shape[last] / wg) > maxGroups && c.shape[last] % split === 0
   ) {
     c.shape.splice(last, 1, c.shape[last] / split, split);
     c.a.splice(last, 1, c.a[last] * split, c.a[last]);
@@ -103,7 +104,7 @@ export function grid3(
   }
   const pad = 3 - c.shape.length;
   const [d0, d1, d2] = [...new Array(pad).fill(1), ...c.shape];
-  const x = Math.ceil(d2 / 64);
+  const x = Math.ceil(d2 / wg);
   if (d0 > maxGroups || d1 > maxGroups || x > maxGroups) return null;
   const padStrides = (s: number[]) => [...new Array(pad).fill(0), ...s, 0];
   return { shape: [d0, d1, d2, 0], a: padStrides(c.a), b: padStrides(c.b), groups: [x, d1, d0] };

@@ -3,6 +3,7 @@ import type { Tensor } from "../tensor.ts";
 import { sqrt, square } from "../ops/elementwise.ts";
 import { concat, reshape } from "../ops/layout.ts";
 import { sum } from "../ops/reduce.ts";
+import { packs } from "./pack.ts";
 
 /**
  * Scales the gradients of `params` in place by min(1, maxNorm / (norm + 1e-6)) and returns the
@@ -41,6 +42,3 @@ function packedGrads(params: Tensor[]): Tensor | null {
   const complete = params.every((p) => members.has(p) && p.grad === p.gradSlot);
   return complete ? pack.grads : null;
 }
-
-/** @internal Packs by the root storage of their gradient buffer (registered by ParamPack). */
-export const packs: WeakMap<object, { params: Tensor[]; grads: Tensor }> = new WeakMap();

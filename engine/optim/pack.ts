@@ -2,7 +2,9 @@
 import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import { copyInto } from "../ops/layout.ts";
-import { packs } from "./clip.ts";
+
+/** @internal Packs by the root storage of their gradient buffer (registered by ParamPack). */
+export const packs: WeakMap<object, { params: Tensor[]; grads: Tensor }> = new WeakMap();
 
 /**
  * Moves each parameter's data into a slice of one buffer (the tensor objects stay the same, so

@@ -1,0 +1,87 @@
+/** `tune`: times kernel tiles for a model's GEMM shapes on this adapter and caches the choices. */
+import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
+import { Engine } from "../engine/engine.ts";
+import {
+  bucketsOf,
+  fmtTile,
+  formatTuneTable,
+  type TuneCase,
+  type TuneReport,
+} from "../engine/autotune.ts";
+import { resolveConfig } from "../conditioner/config.ts";
+import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
+import { loadTuningCache, saveTuningCache, tuningCachePath } from "../io/tuning_cache.ts";
+
+/** Builds the `tune` command. */
+export function tuneCommand(): CommandUnknownOpts {
+  return new Command("tune")
+    .description(
+      "Time kernel tiles for a model's convolutions and products on this adapter and cache the fastest",
+    )
+    .option("--filters <list...>", "channels of the residual blocks", ["32 64 128 256 512"])
+    .option("--image-size <n>", "images are n x n pixels", "256")
+    .option("--batch-size <n>", "images per batch", "16")
+    .option("--budget <seconds>", "stop timing new shapes after this long", "3600")
+    .action(async (opts) => {
+      const { config } = resolveConfig({
+        overrides: {
+          filters: opts.filters.join(" "),
+          imageSize: opts.imageSize,
+          batchSize: opts.batchSize,
+        },
+      });
+      const budgetS = Number(opts.budget);
+      if (!(budgetS > 0)) throw new Error(`--budget must be a positive number, got ${opts.budget}`);
+      const engine = await Engine.create();
+      try {
+        const cases = conditionerTuneCases({
+          filters: config.filters,
+          imageSize: config.imageSize,
+          batch: config.batchSize,
+        });
+        console.log(
+          `Tuning on ${engine.gpu.description} (${engine.gpu.backend.backend}, ` +
+            `profile ${engine.tuning.profile}): ${cases.length} shapes`,
+        );
+        const { reports } = await tuneShapes(engine, cases, {
+          budgetS,
+          log: (l) => console.log(l),
+        });
+        console.log(formatTuneTable(reports));
+        console.log(`Wrote ${tuningCachePath()}`);
+      } finally {
+        await engine.close();
+      }
+    });
+}
+
+/** Loads the cache, tunes the shapes it lacks within `budgetS`, saves it; returns what it did. */
+export async function tuneShapes(
+  engine: Engine,
+  cases: readonly TuneCase[],
+  options: { budgetS: number; log?: (line: string) => void },
+): Promise<
+  { reports: TuneReport[]; buckets: number; fromCache: number; tuned: number; seconds: number }
+> {
+  const t0 = performance.now();
+  await loadTuningCache(engine);
+  const reports = await engine.tune(cases, {
+    budgetS: options.budgetS,
+    onResult: (r, i, n) => {
+      if (r.cached) return;
+      options.log?.(
+        `  [${i}/${n}] ${r.key} (${r.label}): ${fmtTile(r.tile)} ${r.ms.toFixed(2)} ms, ` +
+          `fixed ${r.fixedMs.toFixed(2)} ms`,
+      );
+    },
+  });
+  const tuned = reports.filter((r) => !r.cached).length;
+  if (tuned > 0) await saveTuningCache(engine);
+  return {
+    reports,
+    buckets: bucketsOf(cases).length,
+    fromCache: reports.length - tuned,
+    tuned,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
