@@ -214,6 +214,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       pace.epochStarted(t0);
       const sums = await trainEpoch(s, epoch - 1, {
         shouldStop: o.shouldStop,
+        readRunningLoss: o.onProgress !== undefined,
         onBatchDone: (b) => {
           pace.batchDone(performance.now());
           o.onProgress?.({

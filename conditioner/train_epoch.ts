@@ -111,15 +111,15 @@ export interface BatchDone {
   batch: number;
   /** Batches in the epoch. */
   batches: number;
-  /** Mean training loss (total) over the epoch's finished batches. */
-  runningLoss: number;
+  /** Mean training loss (total) over the epoch's finished batches (null when not read). */
+  runningLoss: number | null;
 }
 
 /**
  * Trains one (0-based) epoch, or part of it when `shouldStop` asks to stop. Between batches it
  * yields to the event loop (so signal handlers run) and waits while
- * {@link MAX_BATCHES_IN_FLIGHT} batches are queued; that wait reads the epoch's running sums,
- * so progress costs no extra GPU sync.
+ * {@link MAX_BATCHES_IN_FLIGHT} batches are queued; with `readRunningLoss` that wait reads the
+ * epoch's running sums, so progress costs no extra GPU sync.
  */
 export async function trainEpoch(
   s: Setup,
@@ -128,7 +128,10 @@ export async function trainEpoch(
     shouldStop?: () => boolean;
     /** Before the first batch is recorded (the first batch of a process compiles the kernels). */
     onStart?: () => void;
+    /** After each batch the GPU has finished. */
     onBatchDone?: (b: BatchDone) => void;
+    /** Read the epoch's sums back after each batch, for {@link BatchDone.runningLoss}. */
+    readRunningLoss?: boolean;
   },
 ): Promise<EpochSums | Stopped> {
   const e = s.engine;
@@ -154,15 +157,14 @@ export async function trainEpoch(
       trainStep(s, aug, clean, s.acc);
     });
     const finished = done + 1;
-    const sums = e.readAll([s.acc]).then(([v]) =>
-      hooks.onBatchDone?.({
-        batch: finished,
-        batches: batches.length,
-        runningLoss: v[0] / finished,
-      })
-    );
-    sums.catch(() => {}); // awaited below; this only keeps an abandoned one from being unhandled
-    inFlight.push(sums);
+    const report = (runningLoss: number | null) =>
+      hooks.onBatchDone?.({ batch: finished, batches: batches.length, runningLoss });
+    // The running loss is read back only when it is shown; otherwise the wait is the queue's.
+    const batchDone = hooks.readRunningLoss
+      ? e.readAll([s.acc]).then(([v]) => report(v[0] / finished))
+      : (e.flush(), e.device.queue.onSubmittedWorkDone().then(() => report(null)));
+    batchDone.catch(() => {}); // awaited below; this only keeps an abandoned one from being unhandled
+    inFlight.push(batchDone);
   }
   await Promise.all(inFlight);
   const magnitude = parameterMagnitude(s.opt);

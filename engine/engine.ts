@@ -637,8 +637,9 @@ export class Engine {
   }
 
   /**
-   * Waits for the GPU to finish the submitted work (at most `timeoutMs`), then releases the
-   * device like {@link destroy}. Use it on the way out of a program: a process that exits while
+   * Waits for the GPU to finish the submitted work, then releases the device like
+   * {@link destroy}. `timeoutMs` bounds the wait where the runtime's wait yields to timers (in
+   * Deno the wait blocks the event loop until the queue is done, so it always finishes). Use it on the way out of a program: a process that exits while
    * a software driver (Mesa's lavapipe) still runs queued work can crash in its exit handlers.
    */
   async close(timeoutMs = 30_000): Promise<void> {

@@ -135,6 +135,23 @@ export function gemm(
 /** Depth of the K steps the workgroup-memory kernel stages (a multiple of its workgroup side). */
 const SHARED_BK = 16;
 
+/** Sizes and operand strides of the kernels that read operands in place (shared, scalar). */
+function stridedUniforms(a: Operand, b: Operand, m: number, n: number, k: number, splits: number) {
+  return {
+    m,
+    n,
+    k,
+    splits,
+    k_chunk: Math.ceil(k / splits) || 1,
+    a_stride_m: a.strideRow,
+    a_stride_k: a.strideCol,
+    a_stride_batch: a.strideBatch,
+    b_stride_k: b.strideRow,
+    b_stride_n: b.strideCol,
+    b_stride_batch: b.strideBatch,
+  };
+}
+
 /** The workgroup-memory kernel (shaders/matmul_shared.wgsl) on the strided operands. */
 function gemmShared(
   a: Operand,
@@ -156,19 +173,7 @@ function gemmShared(
       defines: { SM_T: side, BK: Math.max(SHARED_BK, side), HAS_BIAS: !!bias },
     },
     { lhs: a.t, rhs: b.t, bias_in: bias ?? a.t, dst: target },
-    {
-      m,
-      n,
-      k,
-      splits,
-      k_chunk: Math.ceil(k / splits),
-      a_stride_m: a.strideRow,
-      a_stride_k: a.strideCol,
-      a_stride_batch: a.strideBatch,
-      b_stride_k: b.strideRow,
-      b_stride_n: b.strideCol,
-      b_stride_batch: b.strideBatch,
-    },
+    stridedUniforms(a, b, m, n, k, splits),
     [Math.ceil(n / block), Math.ceil(m / block), batch * splits],
   );
 }
@@ -193,19 +198,7 @@ function gemmScalar(
       defines: { ...MATMUL_DEFINES, WG_X: wgX, WG_Y: wgY, HAS_BIAS: !!bias },
     },
     { lhs: a.t, rhs: b.t, bias_in: bias ?? a.t, dst: target },
-    {
-      m,
-      n,
-      k,
-      k_chunk: Math.ceil(k / splits) || 1,
-      splits,
-      a_stride_m: a.strideRow,
-      a_stride_k: a.strideCol,
-      a_stride_batch: a.strideBatch,
-      b_stride_k: b.strideRow,
-      b_stride_n: b.strideCol,
-      b_stride_batch: b.strideBatch,
-    },
+    stridedUniforms(a, b, m, n, k, splits),
     [Math.ceil(n / (4 * wgX)), Math.ceil(m / (4 * wgY)), batch * splits],
   );
 }
