@@ -79,12 +79,15 @@ function sameTile(a: Tile, b: Tile): boolean {
     (a.kind ?? "texel") === (b.kind ?? "texel");
 }
 
-/** The workgroup-memory matmul kernel (shaders/matmul_shared.wgsl): 64 x 64 blocks. */
-export const SHARED_MATMUL: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
+/**
+ * The workgroup-memory kernels (shaders/matmul_shared.wgsl, the `_shared` entries of
+ * shaders/conv2d.wgsl): 64 x 64 blocks, a candidate of every family.
+ */
+export const SHARED_TILE: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
 
 /** The tiles timed for `family` on a `profile` adapter besides the profile's own. */
-export function candidatesFor(profile: ProfileName, family: Family): Tile[] {
-  return [...CANDIDATES[profile], ...(family === "matmul" ? [SHARED_MATMUL] : [])];
+export function candidatesFor(profile: ProfileName, _family: Family): Tile[] {
+  return [...CANDIDATES[profile], SHARED_TILE];
 }
 
 interface Job {

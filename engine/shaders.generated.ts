@@ -456,6 +456,140 @@ fn conv_dw(
   store_dw(acc$i_$j, m0 + 4u * $i, c0 + 4u * $j, tap, t);
   // #end
 }
+
+// ------------------------------------------------------------------ workgroup-memory kernels
+//
+// The GPU-shaped family: a workgroup of SM_T x SM_T invocations computes a (4 SM_T) x (4 SM_T)
+// block of the GEMM, 4x4 outputs per invocation. Per K step the workgroup stages the block's A
+// and B values in workgroup memory, one texel per invocation and load (SM_LOADS = 16 / SM_T
+// loads each; consecutive invocations read consecutive texels of a packed row), then every
+// invocation reads its rows and columns from there. Same packed operands, splits, phases and
+// stores as the register-blocked kernels above; the autotuner picks a family per shape.
+// All loops that contain barriers depend only on the workgroup id and uniforms (uniform control
+// flow); invocations past the GEMM's edges stage clamped or zero values and skip their stores.
+
+const SM_BLOCK: u32 = 4u * SM_T;
+// conv_gemm_shared: K texels (4 channels each) per step; staged rows are padded by one texel so
+// the invocations of a row read different memory banks.
+const SM_BK4: u32 = 4u; // (the repeat below unrolls this many steps)
+const SM_ROW: u32 = SM_BK4 + 1u;
+// conv_dw_shared: output positions per step (staged as [position][SM_T texels]).
+const SM_POS: u32 = 16u; // (the repeat below unrolls this many steps)
+
+var<workgroup> sm_a: array<vec4<f32>, SM_BLOCK * SM_ROW>;
+var<workgroup> sm_b: array<vec4<f32>, SM_BLOCK * SM_ROW>;
+
+// The 4 x 4 block of staged K-texels rows r .. r + 3 at K texel c (columns = rows).
+fn sm_rows_a(r: u32, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(sm_a[r * SM_ROW + c], sm_a[(r + 1u) * SM_ROW + c], sm_a[(r + 2u) * SM_ROW + c], sm_a[(r + 3u) * SM_ROW + c]);
+}
+
+fn sm_rows_b(r: u32, c: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(sm_b[r * SM_ROW + c], sm_b[(r + 1u) * SM_ROW + c], sm_b[(r + 2u) * SM_ROW + c], sm_b[(r + 3u) * SM_ROW + c]);
+}
+
+@compute @workgroup_size(SM_T, SM_T, 1)
+fn conv_gemm_shared(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let t = tile_of(wid, nwg);
+  let m_base = wid.y * SM_BLOCK;
+  let n_base = t.nblock * SM_BLOCK;
+  if (m_base >= params.m_total || n_base >= params.n_total) {
+    return;
+  }
+  let tid = lid.y * SM_T + lid.x;
+  let c_begin = t.split * params.chunk;
+  let c_end = min(c_begin + params.chunk, params.k4);
+  // Staging unit v = tid + l * SM_T * SM_T: row (of A) and column (of B) v / SM_BK4 of the
+  // block, K texel v % SM_BK4 of the step.
+  // #for l < SM_LOADS
+  let sr$l = (tid + $l * SM_T * SM_T) / SM_BK4;
+  let sc$l = (tid + $l * SM_T * SM_T) % SM_BK4;
+  let scol$l = columns(n_base + (sr$l & ~3u), t);
+  // #end
+  var acc = mat4x4<f32>();
+  for (var kh = 0u; kh < params.k_h; kh++) {
+    for (var kw = 0u; kw < params.k_w; kw++) {
+      if (!tap_in_phase(t, kh, kw)) {
+        continue;
+      }
+      let abase = (t.grp * params.k_h * params.k_w + kh * params.k_w + kw) * params.a_rows;
+      // #for l < SM_LOADS
+      let ao$l = a_rows(abase, m_base + (sr$l & ~3u))[sr$l & 3u];
+      let xo$l = tap_rows(scol$l, kh, kw)[sr$l & 3u];
+      // #end
+      for (var c0 = c_begin; c0 < c_end; c0 += SM_BK4) {
+        // #for l < SM_LOADS
+        let k$l = c0 + sc$l;
+        sm_a[sr$l * SM_ROW + sc$l] = select(vec4<f32>(), textureLoad(wt_t, texel_coord(ao$l + k$l)), k$l < c_end);
+        sm_b[sr$l * SM_ROW + sc$l] = select(vec4<f32>(), textureLoad(act_t, texel_coord(xo$l + k$l)), k$l < c_end);
+        // #end
+        workgroupBarrier();
+        // #for c < 4
+        acc += transpose(sm_rows_a(lid.y * 4u, $c)) * sm_rows_b(lid.x * 4u, $c);
+        // #end
+        workgroupBarrier();
+      }
+    }
+  }
+  store_gemm(acc, m_base + lid.y * 4u, columns(n_base + lid.x * 4u, t), t);
+}
+
+@compute @workgroup_size(SM_T, SM_T, 1)
+fn conv_dw_shared(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+) {
+  let t = tile_of(wid, nwg);
+  let kk = params.k_h * params.k_w;
+  // x: tap-major blocks of input channels; y: blocks of output channels.
+  let m_base = wid.y * SM_BLOCK;
+  if (m_base >= params.opg || t.nblock >= params.col_blocks * kk) {
+    return;
+  }
+  let tid = lid.y * SM_T + lid.x;
+  let tap = t.nblock / params.col_blocks;
+  let c_base = (t.nblock % params.col_blocks) * SM_BLOCK;
+  let dh = i32((tap / params.k_w) * params.dil_h) - i32(params.pad_h);
+  let dw = i32((tap % params.k_w) * params.dil_w) - i32(params.pad_w);
+  let x_at = XRows(dh, dw, t.grp * params.act_rows, t.grp * params.act_rows + params.act_rows - 1u);
+  let gbase = t.grp * params.g_rows;
+  let gzero = gbase + params.g_rows - 1u;
+  let plane = params.out_h * params.out_w;
+  let p_begin = t.split * params.chunk;
+  let p_end = min(p_begin + params.chunk, params.n_total);
+  // Staging unit v = tid + l * SM_T * SM_T: position v / SM_T of the step, texel v % SM_T of
+  // the block's output channels (A, from g) and input channels (B, from x).
+  // #for l < SM_LOADS
+  let sp$l = (tid + $l * SM_T * SM_T) / SM_T;
+  let sv$l = (tid + $l * SM_T * SM_T) % SM_T;
+  let gv$l = min(m_base / 4u + sv$l, params.g4 - 1u);
+  let xv$l = min(c_base / 4u + sv$l, params.k4 - 1u);
+  // #end
+  var acc = mat4x4<f32>();
+  for (var p0 = p_begin; p0 < p_end; p0 += SM_POS) {
+    // #for l < SM_LOADS
+    let p$l = p0 + sp$l;
+    let ok$l = p$l < p_end;
+    let pos$l = Walk(p$l / plane, (p$l % plane) / params.out_w, p$l % params.out_w);
+    let grow$l = select(gzero, gbase + p$l, ok$l) * params.g4;
+    sm_a[sp$l * SM_T + sv$l] = textureLoad(gp_t, texel_coord(grow$l + gv$l));
+    sm_b[sp$l * SM_T + sv$l] = textureLoad(act_t, texel_coord(x_row(x_at, pos$l, ok$l) + xv$l));
+    // #end
+    workgroupBarrier();
+    // #for q < 16
+    let a$q = sm_a[$q * SM_T + lid.y];
+    let b$q = sm_b[$q * SM_T + lid.x];
+    acc += mat4x4<f32>(a$q * b$q.x, a$q * b$q.y, a$q * b$q.z, a$q * b$q.w);
+    // #end
+    workgroupBarrier();
+  }
+  store_dw(acc, m_base + lid.y * 4u, c_base + lid.x * 4u, tap, t);
+}
 `,
   },
   elementwise: {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { conv2d, Engine, matmul } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
-import { CANDIDATES, candidatesFor, SHARED_MATMUL, type TuneCase } from "../engine/autotune.ts";
+import { CANDIDATES, candidatesFor, SHARED_TILE, type TuneCase } from "../engine/autotune.ts";
 import { adapterKey, bucketKey, type Family, KERNELS_VERSION } from "../engine/tuning.ts";
 import { loadTuningCache, saveTuningCache } from "../io/tuning_cache.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
@@ -57,11 +57,11 @@ Deno.test("autotune: every candidate tile computes what the fixed tile does", op
   const families: Family[] = ["matmul", "conv_fwd", "conv_dx", "conv_dw"];
   assert.deepEqual(await e.tune(CASES, { budgetS: 0 }), [], "a zero budget times nothing");
   assert.equal(e.tuned.size, 0);
-  const tiles = [...CANDIDATES[e.tuning.profile], SHARED_MATMUL];
+  const tiles = [...CANDIDATES[e.tuning.profile], SHARED_TILE];
   for (const tile of tiles) {
-    // Force the candidate for every bucket the cases touch (the shared kernel: matmul only).
+    // Force the candidate for every bucket the cases touch.
     e.tuned.clear();
-    for (const f of tile.kind === "shared" ? ["matmul" as const] : families) {
+    for (const f of families) {
       for (let m = 1; m <= 1024; m *= 2) {
         for (let n = 1; n <= 1024; n *= 2) {
           for (let k = 1; k <= 1024; k *= 2) {

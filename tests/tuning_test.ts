@@ -25,11 +25,20 @@ const ODD: TuningOption = {
   norm: { maxTrips: 4, minGroups: 2, splitMin: 64, threads: 32, largeFrom: 256 },
 };
 
-/** The workgroup-memory matmul for every product but the tiniest, with K split at 40. */
+/**
+ * The workgroup-memory kernels for every product but the tiniest and every convolution, in all
+ * three workgroup sizes, with budgets that split every long K loop (matmul at 40, conv forward
+ * and input gradient at one staged step per tap, the weight gradient at 32 positions).
+ */
 const SHARED: TuningOption = {
   profile: "software",
   matmul: { kind: "shared", bm: 4, bn: 4, wgX: 8, wgY: 8 },
-  budgets: { scalarMaxMacs: 8, matmulK: 40 },
+  conv: {
+    fwd: { kind: "shared", bm: 4, bn: 4, wgX: 8, wgY: 8 },
+    dx: { kind: "shared", bm: 4, bn: 4, wgX: 4, wgY: 4 },
+    dw: { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 },
+  },
+  budgets: { scalarMaxMacs: 8, matmulK: 40, convLoop: 9, dwChunk: 40 },
 };
 
 const SETUPS: [string, TuningOption][] = [
@@ -50,6 +59,8 @@ const CONVS: ConvCase[] = [
   { n: 1, cin: 8, cout: 12, h: 11, w: 10, k: 3, stride: 2, pad: 1, dil: 1, groups: 2 },
   { n: 2, cin: 5, cout: 7, h: 10, w: 9, k: 5, stride: 3, pad: 2, dil: 1, groups: 1 },
   { n: 1, cin: 4, cout: 9, h: 8, w: 8, k: 2, stride: 1, pad: 0, dil: 2, groups: 1 },
+  // Channels that the small budgets of ODD and SHARED split along K.
+  { n: 2, cin: 40, cout: 21, h: 6, w: 5, k: 3, stride: 1, pad: 1, dil: 1, groups: 1 },
   // One input channel: the forward and weight gradient run on an im2col copy (the stem).
   { n: 2, cin: 1, cout: 12, h: 19, w: 22, k: 7, stride: 2, pad: 3, dil: 1, groups: 1 },
 ];
@@ -125,8 +136,8 @@ Deno.test("tuning: profiles by adapter, overrides, and invalid values rejected",
     /shared: bm = bn = 4/,
   );
   assert.throws(
-    () => resolveTuning({ isSoftware: true }, { conv: { dw: { kind: "shared" } } }),
-    /conv.dw has no shared kernel/,
+    () => resolveTuning({ isSoftware: true }, { conv: { dw: { kind: "shared", wgY: 16 } } }),
+    /invalid conv.dw tile .*shared: bm = bn = 4, wgX = wgY in 4, 8, 16/,
   );
   assert.throws(
     () => resolveTuning({ isSoftware: true }, "fast" as TuningOption),

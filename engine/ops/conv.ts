@@ -1,4 +1,8 @@
-/** 2-D convolution (torch.nn.functional.conv2d) as register-blocked implicit GEMMs, with gradients. */
+/**
+ * 2-D convolution (torch.nn.functional.conv2d) as implicit GEMMs, with gradients: register-blocked
+ * kernels (the texel family) or workgroup-memory tiled ones (the shared family), chosen per GEMM
+ * by the tile the tuner or the profile gives (engine/tuning.ts).
+ */
 import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import type { TexelBuffer } from "../buffers.ts";
@@ -153,10 +157,32 @@ function fitTile(
   return { bm, bn, wgX, wgY: size / wgX };
 }
 
-/** Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all). */
+/**
+ * Defines shared by every entry of shaders/conv2d.wgsl (each must be defined for all: the
+ * workgroup-memory entries' declarations are parsed with the others, so a register-blocked
+ * kernel gets a harmless SM_T, and a workgroup-memory one BM = BN = 1).
+ */
 function defines(tile: Tile, dx: boolean): Record<string, number> {
-  return { BM: tile.bm, BN: tile.bn, WG_SIZE: tile.wgX * tile.wgY, DX: dx ? 1 : 0 };
+  const side = tile.kind === "shared" ? tile.wgX : 4;
+  const blocked = tile.kind === "shared" ? { BM: 1, BN: 1 } : { BM: tile.bm, BN: tile.bn };
+  return {
+    ...blocked,
+    WG_SIZE: tile.wgX * tile.wgY,
+    DX: dx ? 1 : 0,
+    SM_T: side,
+    SM_LOADS: SHARED_STAGE / side,
+  };
 }
+
+/**
+ * Per K step the workgroup-memory kernels stage 16 texels per row or column of their block:
+ * SHARED_STAGE / side loads per invocation (conv2d.wgsl SM_BK4 * 4 and SM_POS).
+ */
+const SHARED_STAGE = 16;
+/** K texels per step of the workgroup-memory forward / input-gradient kernel (SM_BK4). */
+const SHARED_K4_STEP = 4;
+/** Output positions per step of the workgroup-memory weight-gradient kernel (SM_POS). */
+const SHARED_POS_STEP = 16;
 
 /**
  * Packs an NCHW tensor [batch, channels, ...spatial] as [groups][batch*spatial + 1][k4] vec4s:
@@ -281,20 +307,17 @@ function geoUniforms(geo: Geometry): Record<string, number> {
 }
 
 /**
- * Grid for `lanes` invocations along N (folded into z beyond the per-dimension limit) and
- * `m` GEMM rows, with `zPerFold` (groups * splits * phases) slices along z.
+ * Grid for `gx` workgroups along N (folded into z beyond the per-dimension limit) and `gy` along
+ * M, with `zPerFold` (groups * splits * phases) slices along z.
  */
 function grid(
   e: Engine,
-  tile: Tile,
-  lanes: number,
-  m: number,
+  gx: number,
+  gy: number,
   zPerFold: number,
 ): { fold: number; groups: number[] } {
   const max = e.device.limits.maxComputeWorkgroupsPerDimension;
-  const gx = Math.ceil(lanes / tile.wgX);
   const fold = Math.ceil(gx / max);
-  const gy = Math.ceil(m / (tile.wgY * tile.bm * 4));
   const gz = zPerFold * fold;
   if (gy > max || gz > max) {
     throw new Error(`conv2d: problem too large for one dispatch (grid ${gx}x${gy}x${gz})`);
@@ -337,17 +360,33 @@ function gemm(
   const { simdWidth, budgets } = e.tuning;
   const kk = geo.kH * geo.kW;
   const family = dx ? "conv_dx" : "conv_fwd";
-  const tile = fitTile(e.tileFor(family, m, n, (dx ? geo.opg : geo.cpg) * kk), simdWidth, m, n);
+  const chosen = e.tileFor(family, m, n, (dx ? geo.opg : geo.cpg) * kk);
+  const shared = chosen.kind === "shared";
+  const tile = shared ? chosen : fitTile(chosen, simdWidth, m, n);
   const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
-  const chunk = Math.max(1, Math.min(k4, Math.floor(budgets.convLoop / kk)));
+  // K loop trips per tap: one per texel, or one per staged step of the workgroup-memory kernel.
+  const steps = Math.max(1, Math.floor(budgets.convLoop / kk));
+  const chunk = Math.min(k4, shared ? steps * SHARED_K4_STEP : steps);
   const splits = Math.ceil(k4 / chunk);
   const defs = defines(tile, dx);
-  const lanes = Math.ceil(n / (tile.bn * 4));
-  const { fold, groups } = grid(e, tile, lanes, m, geo.groups * splits * phases);
+  const { fold, groups } = shared
+    ? grid(
+      e,
+      Math.ceil(n / (4 * tile.wgX)),
+      Math.ceil(m / (4 * tile.wgY)),
+      geo.groups * splits * phases,
+    )
+    : grid(
+      e,
+      Math.ceil(n / (tile.bn * 4) / tile.wgX),
+      Math.ceil(m / (tile.wgY * tile.bm * 4)),
+      geo.groups * splits * phases,
+    );
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
   const actRows = (dx ? geo.batch * geo.outH * geo.outW : geo.batch * geo.height * geo.width) + 1;
-  e.run({ file: "conv2d", entry: "conv_gemm", defines: defs }, {
+  const entry = shared ? "conv_gemm_shared" : "conv_gemm";
+  e.run({ file: "conv2d", entry, defines: defs }, {
     act_t: act,
     wt_t: wt,
     // Without bias any read-only buffer fills the binding (it is not read).
@@ -404,8 +443,10 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   const im2col = usesIm2col(convGeo);
   const geo = im2col ? im2colGeometry(convGeo) : convGeo;
   const kk = geo.kH * geo.kW;
-  const tile = fitTile(
-    e.tileFor("conv_dw", geo.opg, geo.cpg * kk, positions),
+  const chosen = e.tileFor("conv_dw", geo.opg, geo.cpg * kk, positions);
+  const shared = chosen.kind === "shared";
+  const tile = shared ? chosen : fitTile(
+    chosen,
     e.tuning.simdWidth,
     geo.opg,
     geo.cpg,
@@ -414,14 +455,26 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   const xp = im2col
     ? packIm2col(x, convGeo)
     : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
-  const chunk = Math.min(Math.ceil(positions / 4) * 4, e.tuning.budgets.dwChunk);
+  // Positions per split: a multiple of the kernel's step (4 positions, or SHARED_POS_STEP).
+  const step = shared ? SHARED_POS_STEP : 4;
+  const budget = Math.max(step, Math.floor(e.tuning.budgets.dwChunk / step) * step);
+  const chunk = Math.min(Math.ceil(positions / step) * step, budget);
   const splits = Math.ceil(positions / chunk);
-  const colBlocks = Math.ceil(geo.cpg / (tile.bn * 4));
+  // Blocks of input channels per tap: a block of the workgroup (shared) or of one invocation.
+  const colBlocks = Math.ceil(geo.cpg / (shared ? 4 * tile.wgX : tile.bn * 4));
   const defs = defines(tile, false);
-  const { fold, groups } = grid(e, tile, colBlocks * kk, geo.opg, geo.groups * splits);
+  const { fold, groups } = shared
+    ? grid(e, colBlocks * kk, Math.ceil(geo.opg / (4 * tile.wgY)), geo.groups * splits)
+    : grid(
+      e,
+      Math.ceil((colBlocks * kk) / tile.wgX),
+      Math.ceil(geo.opg / (tile.wgY * tile.bm * 4)),
+      geo.groups * splits,
+    );
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
-  e.run({ file: "conv2d", entry: "conv_dw", defines: defs }, { act_t: xp, gp_t: gp, dst }, {
+  const entry = shared ? "conv_dw_shared" : "conv_dw";
+  e.run({ file: "conv2d", entry, defines: defs }, { act_t: xp, gp_t: gp, dst }, {
     ...geoUniforms(geo),
     wg_x: tile.wgX,
     splits,
