@@ -44,12 +44,24 @@ export interface TuneReport extends TunedChoice {
   label: string;
   /** True when the choice came from earlier tuning (loaded or tuned before), not timed now. */
   cached: boolean;
+  /** The clock the candidates were timed with (absent when cached). */
+  clock?: "gpu" | "wall";
 }
+
+/**
+ * How the tuner times a candidate: "gpu" sums the GPU timestamps of its dispatches (each in its
+ * own timestamped pass), "wall" measures the wall clock around a sync; "auto" (default) uses
+ * "gpu" on a hardware adapter with the `timestamp-query` feature and "wall" otherwise (on a CPU
+ * driver the "GPU" is the CPU, and its wall clock includes the driver's own work).
+ */
+export type TuneClock = "auto" | "gpu" | "wall";
 
 /** Options of {@link Engine.tune}. */
 export interface TuneOptions {
   /** Stop timing new buckets after this many seconds (buckets left keep the profile's tile). */
   budgetS?: number;
+  /** The clock candidates are timed with. Default "auto". */
+  clock?: TuneClock;
   /** Called after each bucket is decided. */
   onResult?: (r: TuneReport, index: number, total: number) => void;
 }
@@ -151,18 +163,53 @@ export function bucketsOf(cases: readonly TuneCase[]): string[] {
   return [...new Set(keys)];
 }
 
-/** Median wall milliseconds of one run of `job` with the tile currently chosen for its bucket. */
-async function timeJob(e: Engine, job: Job): Promise<number> {
-  const runs = async (n: number) => {
-    const t0 = performance.now();
+/** The clock `option` resolves to on `e`'s adapter; "gpu" needs timestamp queries. */
+export function resolveClock(e: Engine, option: TuneClock = "auto"): "gpu" | "wall" {
+  const { hasTimestamps, isSoftware } = e.gpu;
+  if (option === "gpu" && !hasTimestamps) {
+    throw new Error(
+      `tune: clock "gpu" needs the timestamp-query feature, which this adapter lacks`,
+    );
+  }
+  if (option === "auto") return hasTimestamps && !isSoftware ? "gpu" : "wall";
+  return option;
+}
+
+/**
+ * Milliseconds of `n` runs of `job`: wall clock around a sync, or the summed GPU time of their
+ * dispatches. GPU time is only believed when it is positive and not above the wall time it was
+ * measured in (a driver whose timestamps fail that gets the wall clock instead).
+ */
+async function timeRuns(e: Engine, job: Job, n: number, clock: Clock): Promise<number> {
+  const profiler = clock.use === "gpu" ? e.startProfiling() : null;
+  profiler?.reset();
+  const t0 = performance.now();
+  try {
     e.noGrad(() =>
       e.tidy(() => {
         for (let i = 0; i < n; i++) job.run();
       })
     );
     await e.sync();
-    return performance.now() - t0;
-  };
+  } finally {
+    if (profiler) e.stopProfiling();
+  }
+  const wall = performance.now() - t0;
+  if (!profiler) return wall;
+  const gpu = (await profiler.report()).reduce((s, k) => s + k.totalMs, 0);
+  if (gpu > 0 && gpu <= wall * 1.05) return gpu;
+  clock.use = "wall";
+  return wall;
+}
+
+/** The clock of one tuning run ("gpu" falls back to "wall" for good when it is not credible). */
+interface Clock {
+  use: "gpu" | "wall";
+}
+
+/** Median milliseconds of one run of `job` with the tile currently chosen for its bucket. */
+async function timeJob(e: Engine, job: Job, clock: Clock): Promise<number> {
+  const runs = (n: number) => timeRuns(e, job, n, clock);
   await runs(1); // compiles the kernels
   const once = await runs(1);
   const n = Math.max(1, Math.min(MAX_RUNS, Math.round(SAMPLE_MS / Math.max(once, 1e-3))));
@@ -177,6 +224,7 @@ async function confirm(
   job: Job,
   best: Tile,
   fixed: Tile,
+  clock: Clock,
 ): Promise<{ best: number; fixed: number }> {
   const t: { best: number[]; fixed: number[] } = { best: [], fixed: [] };
   for (let i = 0; i < SAMPLES; i++) {
@@ -187,7 +235,7 @@ async function confirm(
         fixedMs: 0,
         candidates: 0,
       });
-      t[which].push(await timeJob(e, job));
+      t[which].push(await timeJob(e, job, clock));
     }
   }
   return { best: median(t.best), fixed: median(t.fixed) };
@@ -198,6 +246,44 @@ function median(xs: number[]): number {
   return s[s.length >> 1];
 }
 
+/**
+ * Times the profile's tile and the candidates for `job`'s bucket and returns the choice: the
+ * fastest when it is at least {@link MIN_GAIN} faster than the profile's tile twice, else that.
+ */
+async function decide(e: Engine, job: Job, clock: Clock): Promise<TunedChoice> {
+  const fixed = fixedTile(e.tuning, job.family);
+  const others = candidatesFor(e.tuning.profile, job.family);
+  const tiles = [fixed, ...others.filter((c) => !sameTile(c, fixed))];
+  const times: number[] = [];
+  try {
+    for (const tile of tiles) {
+      e.tuned.set(job.key, { tile, ms: 0, fixedMs: 0, candidates: 0 });
+      times.push(await timeJob(e, job, clock));
+    }
+  } finally {
+    e.tuned.delete(job.key);
+  }
+  let best = 0;
+  times.forEach((ms, i) => {
+    if (ms < times[best]) best = i;
+  });
+  let fixedMs = times[0];
+  if (best !== 0 && times[best] <= fixedMs * (1 - MIN_GAIN)) {
+    // Confirm against noise: the winner and the fixed tile timed again, alternately.
+    const again = await confirm(e, job, tiles[best], fixed, clock);
+    e.tuned.delete(job.key);
+    times[best] = again.best;
+    fixedMs = again.fixed;
+  }
+  if (times[best] > fixedMs * (1 - MIN_GAIN)) best = 0;
+  return {
+    tile: tiles[best],
+    ms: best === 0 ? fixedMs : times[best],
+    fixedMs,
+    candidates: tiles.length,
+  };
+}
+
 /** Times the candidates of each bucket of `cases` not tuned yet; see {@link Engine.tune}. */
 export async function tune(
   e: Engine,
@@ -206,6 +292,7 @@ export async function tune(
 ): Promise<TuneReport[]> {
   const started = performance.now();
   const budgetMs = (options.budgetS ?? Infinity) * 1000;
+  const clock: Clock = { use: resolveClock(e, options.clock) };
   const jobs = cases.flatMap((c) => jobsOf(e, c));
   const reports: TuneReport[] = [];
   const seen = new Set<string>();
@@ -216,39 +303,18 @@ export async function tune(
       if (known) {
         reports.push({ key: job.key, label: job.label, ...known, cached: true });
       } else if (performance.now() - started < budgetMs) {
-        const fixed = fixedTile(e.tuning, job.family);
-        const others = candidatesFor(e.tuning.profile, job.family);
-        const tiles = [fixed, ...others.filter((c) => !sameTile(c, fixed))];
-        const times: number[] = [];
-        try {
-          for (const tile of tiles) {
-            e.tuned.set(job.key, { tile, ms: 0, fixedMs: 0, candidates: 0 });
-            times.push(await timeJob(e, job));
-          }
-        } catch (err) {
-          e.tuned.delete(job.key);
-          throw err;
-        }
-        let best = 0;
-        times.forEach((ms, i) => {
-          if (ms < times[best]) best = i;
-        });
-        let fixedMs = times[0];
-        if (best !== 0 && times[best] <= fixedMs * (1 - MIN_GAIN)) {
-          // Confirm against noise: the winner and the fixed tile timed again, alternately.
-          const again = await confirm(e, job, tiles[best], fixed);
-          times[best] = again.best;
-          fixedMs = again.fixed;
-        }
-        if (times[best] > fixedMs * (1 - MIN_GAIN)) best = 0;
-        const choice = {
-          tile: tiles[best],
-          ms: best === 0 ? fixedMs : times[best],
-          fixedMs,
-          candidates: tiles.length,
-        };
+        const before = clock.use;
+        let choice = await decide(e, job, clock);
+        // Timestamps found not credible mid-bucket: time the whole bucket again by wall clock.
+        if (clock.use !== before) choice = await decide(e, job, clock);
         e.tuned.set(job.key, choice);
-        reports.push({ key: job.key, label: job.label, ...choice, cached: false });
+        reports.push({
+          key: job.key,
+          label: job.label,
+          ...choice,
+          cached: false,
+          clock: clock.use,
+        });
       } else {
         continue;
       }

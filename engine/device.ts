@@ -156,6 +156,22 @@ function quietDriverWarning(): void {
   }
 }
 
+/** PCI vendor ids of CPU drivers: Mesa (llvmpipe, lavapipe) and Google's SwiftShader. */
+const CPU_DRIVER_VENDORS = [0x10005, 0x1ae0];
+/** Names of CPU drivers in an adapter's description, vendor or architecture. */
+const CPU_DRIVER_NAMES = /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|\bwarp\b/i;
+
+/**
+ * Whether an adapter runs on the CPU: the fallback flag, a CPU driver's name in the description,
+ * vendor or architecture (Dawn reports vendor "google", architecture "swiftshader"), or a CPU
+ * driver's vendor id (wgpu reports Mesa's as "65541" and an empty architecture).
+ */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  if ((info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true) return true;
+  const names = [info.description, info.vendor, info.architecture, info.device].join(" ");
+  return CPU_DRIVER_NAMES.test(names) || CPU_DRIVER_VENDORS.includes(Number(info.vendor));
+}
+
 /** Requests an adapter and a device; throws an explanatory error when WebGPU is unavailable. */
 export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContext> {
   quietDriverWarning();
@@ -180,7 +196,6 @@ export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContex
   const info = adapter.info;
   const description = info.description || [info.vendor, info.architecture, info.device]
     .filter(Boolean).join(" ");
-  const isSoftware = info.isFallbackAdapter === true ||
-    /llvmpipe|lavapipe|swiftshader/i.test(description);
+  const isSoftware = isSoftwareAdapter(info);
   return { adapter, device, description, backend: detectBackend(info), isSoftware, hasTimestamps };
 }

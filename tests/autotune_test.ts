@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { conv2d, Engine, matmul } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
-import { CANDIDATES, candidatesFor, SHARED_TILE, type TuneCase } from "../engine/autotune.ts";
+import {
+  CANDIDATES,
+  candidatesFor,
+  resolveClock,
+  SHARED_TILE,
+  type TuneCase,
+} from "../engine/autotune.ts";
 import { adapterKey, bucketKey, type Family, KERNELS_VERSION } from "../engine/tuning.ts";
 import { loadTuningCache, saveTuningCache } from "../io/tuning_cache.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
@@ -99,6 +105,8 @@ Deno.test("autotune: tune times the candidates, keeps the fastest, caches", opts
     );
     assert.ok(r.ms > 0 && r.fixedMs > 0, JSON.stringify(r));
     assert.ok(r.ms <= r.fixedMs, `chosen ${r.ms} ms slower than fixed ${r.fixedMs} ms`);
+    // On a CPU driver "auto" times by wall clock.
+    assert.equal(r.clock, e.gpu.isSoftware ? "wall" : resolveClock(e));
   }
   // Tuned results equal the fixed ones.
   const tuned = await outputs();
@@ -176,5 +184,27 @@ Deno.test("autotune: the conditioner's GEMM shapes", () => {
     { op: "matmul", m: 4, k: 8, n: 24 },
   ]);
 });
+
+Deno.test(
+  "autotune: the GPU clock sums timestamps, or falls back to the wall clock",
+  opts,
+  async () => {
+    if (!e.gpu.hasTimestamps) {
+      assert.throws(() => resolveClock(e, "gpu"), /needs the timestamp-query feature/);
+      return;
+    }
+    assert.equal(resolveClock(e, "gpu"), "gpu");
+    assert.equal(resolveClock(e, "auto"), e.gpu.isSoftware ? "wall" : "gpu");
+    e.tuned.clear();
+    const reports = await e.tune([CASES[2]], { clock: "gpu" });
+    assert.equal(reports.length, 1);
+    const [r] = reports;
+    // GPU time is credible only when positive and within the wall time it was measured in; a
+    // driver failing that is timed by wall clock (the report says which).
+    assert.ok(r.clock === "gpu" || r.clock === "wall", JSON.stringify(r));
+    assert.ok(r.ms > 0 && r.fixedMs > 0 && r.ms <= r.fixedMs, JSON.stringify(r));
+    e.tuned.clear();
+  },
+);
 
 Deno.test("autotune: destroy engine", opts, () => e.destroy());

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { conv2d, Engine, matmul, PROFILES, resolveTuning, type TuningOption } from "../mod.ts";
 import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
+import { isSoftwareAdapter } from "../engine/device.ts";
 import { assertClose, randnArray } from "./helpers.ts";
 import { type ConvCase, cpuConv, cpuConvGrads, cpuMatmul } from "./cpu_reference.ts";
 import { type GoldenFile, runGoldenCase } from "./golden_cases.ts";
@@ -113,6 +114,23 @@ async function checkConv(e: Engine, c: ConvCase, name: string): Promise<void> {
   assertClose(dw, ref.dw, { atol: 1e-3, label: `${label} dw` });
   for (const t of ts) t.dispose();
 }
+
+Deno.test("tuning: CPU drivers are recognised from what each runtime reports", () => {
+  const info = (o: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }) =>
+    ({ vendor: "", architecture: "", device: "", description: "", ...o }) as GPUAdapterInfo;
+  // As reported (fallback flag aside) by Deno on lavapipe and SwiftShader, and Dawn on SwiftShader.
+  assert.ok(isSoftwareAdapter(info({ vendor: "65541", description: "llvmpipe (LLVM 15.0.6)" })));
+  assert.ok(isSoftwareAdapter(info({ vendor: "65541" })));
+  assert.ok(isSoftwareAdapter(info({ vendor: "6880", description: "SwiftShader Device" })));
+  assert.ok(isSoftwareAdapter(info({ vendor: "google", architecture: "swiftshader" })));
+  assert.ok(isSoftwareAdapter(info({ description: "Microsoft Basic Render Driver" })));
+  assert.ok(isSoftwareAdapter(info({ vendor: "nvidia", isFallbackAdapter: true })));
+  // GPUs.
+  assert.ok(!isSoftwareAdapter(info({ vendor: "4318", description: "NVIDIA H200" })));
+  assert.ok(!isSoftwareAdapter(info({ vendor: "nvidia", architecture: "hopper" })));
+  assert.ok(!isSoftwareAdapter(info({ vendor: "apple", architecture: "metal-3" })));
+  assert.ok(!isSoftwareAdapter(info({ vendor: "intel", architecture: "gen-12lp" })));
+});
 
 Deno.test("tuning: profiles by adapter, overrides, and invalid values rejected", () => {
   assert.equal(resolveTuning({ isSoftware: true }).profile, "software");
