@@ -1,11 +1,13 @@
 /**
- * The progress bar within an epoch on a terminal: epoch i/n, batches, samples/s, running loss
- * and ETA, or "compiling kernels" while the process's first batch compiles them. Off a terminal
- * nothing is drawn (the trainer's one line per epoch stays).
+ * Progress bars on a terminal. Within an epoch: epoch i/n, batches, samples/s, running loss and
+ * ETA, or "compiling kernels" while the process's first batch compiles them. While the tuner
+ * times kernel tiles: shapes done, ETA and the last choice. Off a terminal nothing is drawn
+ * (the callers print their lines instead).
  */
 // @ts-types="npm:@types/cli-progress@3.11.6"
 import cliProgress from "npm:cli-progress@3.12.0";
 import type { TrainProgress } from "../conditioner/train.ts";
+import { fmtTile, type TuneReport } from "../engine/autotune.ts";
 import { fmtDuration } from "../conditioner/train_log.ts";
 
 /** A redrawn line for {@link TrainProgress} events. */
@@ -45,4 +47,32 @@ function status(p: TrainProgress): string {
     `ETA ${p.etaSeconds === null ? "-" : fmtDuration(p.etaSeconds)}`,
   ];
   return parts.filter((x) => x !== null).join(" | ");
+}
+
+/** A redrawn line while the tuner works through a model's shape buckets. */
+export class TuneBar {
+  readonly #bar = new cliProgress.SingleBar({
+    format: "  tuning kernels |{bar}| {value}/{total} shapes | ETA {eta_formatted} | {status}",
+    hideCursor: true,
+    clearOnComplete: true,
+    stopOnComplete: false,
+  }, cliProgress.Presets.shades_classic);
+  #running = false;
+
+  /** Shows that bucket `done` of `total` was decided (`r`: from the cache or timed now). */
+  update(r: TuneReport, done: number, total: number): void {
+    const status = r.cached
+      ? `${r.key}: cached`
+      : `${r.key}: ${fmtTile(r.tile)} ${(r.fixedMs / r.ms).toFixed(2)}x`;
+    if (!this.#running) {
+      this.#bar.start(total, done, { status });
+      this.#running = true;
+    } else this.#bar.update(done, { status });
+  }
+
+  /** Clears the bar. */
+  stop(): void {
+    if (this.#running) this.#bar.stop();
+    this.#running = false;
+  }
 }

@@ -156,7 +156,9 @@ async function train(
   const engine = await Engine.create({ seed: config.seed });
   try {
     for (const line of plan.lines) console.log(line);
-    if (flags.tuning === "auto") await tuneForRun(engine, config, Number(flags.tuningBudget));
+    if (flags.tuning === "auto") {
+      await tuneForRun(engine, config, Number(flags.tuningBudget), flags.progress);
+    }
     await trainOn(engine, flags, runDir, plan);
   } finally {
     // Queued batches finish before the device goes (a second Ctrl-C still ends it at once).
@@ -165,14 +167,21 @@ async function train(
 }
 
 /** Loads the tuning cache and tunes the model's shapes it lacks; prints one line. */
-async function tuneForRun(engine: Engine, config: ConditionerConfig, budgetS: number) {
+async function tuneForRun(
+  engine: Engine,
+  config: ConditionerConfig,
+  budgetS: number,
+  progress: boolean,
+) {
   if (!(budgetS >= 0)) throw new Error(`--tuning-budget must be a number >= 0, got ${budgetS}`);
   const cases = conditionerTuneCases({
     filters: config.filters,
     imageSize: config.imageSize,
     batch: config.batchSize,
   });
-  const r = await tuneShapes(engine, cases, { budgetS });
+  // Off a terminal the shapes timed are not listed (the line below sums them up).
+  const show = progress && Deno.stderr.isTerminal() ? "bar" : "nothing";
+  const r = await tuneShapes(engine, cases, { budgetS, show });
   const left = r.buckets - r.fromCache - r.tuned;
   console.log(
     `Kernel tuning: ${r.fromCache} of ${r.buckets} shapes from the cache, ${r.tuned} timed in ` +

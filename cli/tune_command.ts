@@ -11,6 +11,7 @@ import {
 import { resolveConfig } from "../conditioner/config.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
 import { loadTuningCache, saveTuningCache, tuningCachePath } from "../io/tuning_cache.ts";
+import { TuneBar } from "./progress.ts";
 
 /** Builds the `tune` command. */
 export function tuneCommand(): CommandUnknownOpts {
@@ -22,6 +23,7 @@ export function tuneCommand(): CommandUnknownOpts {
     .option("--image-size <n>", "images are n x n pixels", "256")
     .option("--batch-size <n>", "images per batch", "16")
     .option("--budget <seconds>", "stop timing new shapes after this long", "3600")
+    .option("--no-progress", "print one line per shape instead of a progress bar")
     .action(async (opts) => {
       const { config } = resolveConfig({
         overrides: {
@@ -43,38 +45,48 @@ export function tuneCommand(): CommandUnknownOpts {
           `Tuning on ${engine.gpu.description} (${engine.gpu.backend.backend}, ` +
             `profile ${engine.tuning.profile}): ${cases.length} shapes`,
         );
-        const { reports } = await tuneShapes(engine, cases, {
-          budgetS,
-          log: (l) => console.log(l),
-        });
-        console.log(formatTuneTable(reports));
-        console.log(`Wrote ${tuningCachePath()}`);
+        const bar = opts.progress && Deno.stderr.isTerminal();
+        const r = await tuneShapes(engine, cases, { budgetS, show: bar ? "bar" : "lines" });
+        console.log(formatTuneTable(r.reports));
+        const clocks = [...new Set(r.reports.flatMap((x) => x.clock ? [CLOCKS[x.clock]] : []))];
+        console.log(
+          `${r.tuned} of ${r.buckets} shapes timed in ${r.seconds.toFixed(1)} s` +
+            (clocks.length ? ` (${clocks.join(", ")})` : "") + `, ${r.fromCache} from the cache`,
+        );
+        console.log(`${r.tuned > 0 ? "Wrote" : "Unchanged:"} ${tuningCachePath()}`);
       } finally {
         await engine.close();
       }
     });
 }
 
-/** Loads the cache, tunes the shapes it lacks within `budgetS`, saves it; returns what it did. */
+const CLOCKS = { gpu: "GPU timestamps", wall: "wall clock" } as const;
+
+/**
+ * Loads the cache, tunes the shapes it lacks within `budgetS`, saves it; returns what it did.
+ * `show`: a progress bar, one line per timed shape, or nothing.
+ */
 export async function tuneShapes(
   engine: Engine,
   cases: readonly TuneCase[],
-  options: { budgetS: number; log?: (line: string) => void },
+  options: { budgetS: number; show: "bar" | "lines" | "nothing" },
 ): Promise<
   { reports: TuneReport[]; buckets: number; fromCache: number; tuned: number; seconds: number }
 > {
   const t0 = performance.now();
   await loadTuningCache(engine);
+  const bar = options.show === "bar" ? new TuneBar() : null;
   const reports = await engine.tune(cases, {
     budgetS: options.budgetS,
     onResult: (r, i, n) => {
-      if (r.cached) return;
-      options.log?.(
+      if (bar) return bar.update(r, i, n);
+      if (r.cached || options.show !== "lines") return;
+      console.log(
         `  [${i}/${n}] ${r.key} (${r.label}): ${fmtTile(r.tile)} ${r.ms.toFixed(2)} ms, ` +
           `fixed ${r.fixedMs.toFixed(2)} ms`,
       );
     },
-  });
+  }).finally(() => bar?.stop());
   const tuned = reports.filter((r) => !r.cached).length;
   if (tuned > 0) await saveTuningCache(engine);
   return {
