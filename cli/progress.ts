@@ -59,11 +59,20 @@ export class TuneBar {
   }, cliProgress.Presets.shades_classic);
   #running = false;
 
+  /** Shows that bucket `index` of `total` is being timed now. */
+  start(key: string, index: number, total: number): void {
+    this.#show(index - 1, total, `timing ${key}`);
+  }
+
   /** Shows that bucket `done` of `total` was decided (`r`: from the cache or timed now). */
   update(r: TuneReport, done: number, total: number): void {
     const status = r.cached
       ? `${r.key}: cached`
       : `${r.key}: ${fmtTile(r.tile)} ${(r.fixedMs / r.ms).toFixed(2)}x`;
+    this.#show(done, total, status);
+  }
+
+  #show(done: number, total: number, status: string): void {
     if (!this.#running) {
       this.#bar.start(total, done, { status });
       this.#running = true;

@@ -78,6 +78,7 @@ export async function tuneShapes(
   const bar = options.show === "bar" ? new TuneBar() : null;
   const reports = await engine.tune(cases, {
     budgetS: options.budgetS,
+    onStart: (key, _label, i, n) => bar?.start(key, i, n),
     onResult: (r, i, n) => {
       if (bar) return bar.update(r, i, n);
       if (r.cached || options.show !== "lines") return;

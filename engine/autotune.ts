@@ -62,6 +62,8 @@ export interface TuneOptions {
   budgetS?: number;
   /** The clock candidates are timed with. Default "auto". */
   clock?: TuneClock;
+  /** Called before a bucket's candidates are timed (`index` counts from 1, like onResult's). */
+  onStart?: (key: string, label: string, index: number, total: number) => void;
   /** Called after each bucket is decided. */
   onResult?: (r: TuneReport, index: number, total: number) => void;
 }
@@ -104,7 +106,10 @@ export function candidatesFor(profile: ProfileName, _family: Family): Tile[] {
 
 interface Job {
   family: Family;
+  /** The bucket the choice is for. */
   key: string;
+  /** The bucket of the shape that is timed (another one when a smaller batch stands in). */
+  timedKey: string;
   label: string;
   /** Records one run of the kernel (its tensors are freed by the caller's tidy). */
   run: () => unknown;
@@ -115,14 +120,38 @@ function fmt(s: readonly number[]): string {
   return `[${s.join(",")}]`;
 }
 
-/** The kernels a case runs, with inputs made once (random values; results are not read). */
+/**
+ * Output positions a convolution is timed at on a CPU driver (when its batch has more): there, a
+ * batch's columns are spread over a few cores, so the cost per column is flat far below this,
+ * and the full model's first layers (262144 positions at batch 16) time 4x faster at a quarter
+ * of the batch.
+ */
+export const CPU_TIMED_POSITIONS = 1 << 16;
+
+/**
+ * The batch a convolution of `batch` images with output `outShape` is timed at: on a CPU driver
+ * the smallest with at least {@link CPU_TIMED_POSITIONS} output positions (the whole batch when it
+ * has fewer); on a GPU the batch itself, which its parallelism needs.
+ */
+function timedBatch(e: Engine, batch: number, outShape: readonly number[]): number {
+  if (!e.gpu.isSoftware) return batch;
+  const plane = outShape[2] * outShape[3];
+  return Math.min(batch, Math.max(1, Math.ceil(CPU_TIMED_POSITIONS / plane)));
+}
+
+/**
+ * The kernels a case runs, with inputs made once (random values; results are not read); on a
+ * CPU driver at a smaller batch ({@link timedBatch}).
+ */
 function jobsOf(e: Engine, c: TuneCase): Job[] {
   if (c.op === "matmul") {
     const a = e.rand([c.m, c.k]);
     const b = e.rand([c.k, c.n]);
+    const key = bucketKey("matmul", c.m, c.n, c.k);
     return [{
       family: "matmul",
-      key: bucketKey("matmul", c.m, c.n, c.k),
+      key,
+      timedKey: key,
       label: `matmul ${c.m}x${c.k}x${c.n}`,
       run: () => matmul(a, b),
       dispose: () => (a.dispose(), b.dispose()),
@@ -130,19 +159,28 @@ function jobsOf(e: Engine, c: TuneCase): Job[] {
   }
   const o = { stride: c.stride ?? 1, padding: c.padding ?? 0, groups: c.groups ?? 1 };
   const dims = convGemmDims(c.x, c.w, o);
-  const x = e.rand(c.x);
+  const xShape = [timedBatch(e, c.x[0], dims.outShape), ...c.x.slice(1)];
+  const timed = convGemmDims(xShape, c.w, o);
+  const x = e.rand(xShape);
   const w = e.rand(c.w);
-  const g = e.rand(dims.outShape);
-  const label = `conv2d x${fmt(c.x)} w${fmt(c.w)} s${o.stride}`;
+  const g = e.rand(timed.outShape);
+  const label = `conv2d x${fmt(xShape)} w${fmt(c.w)} s${o.stride}`;
   const tensors: Tensor[] = [x, w, g];
   const dispose = () => tensors.forEach((t) => t.dispose());
-  const job = (family: Family, run: () => unknown): Job => {
-    const d = dims[family as "conv_fwd"];
-    return { family, key: bucketKey(family, d.m, d.n, d.k), label, run, dispose: () => {} };
+  const job = (family: "conv_fwd" | "conv_dx" | "conv_dw", run: () => unknown): Job => {
+    const [d, t] = [dims[family], timed[family]];
+    return {
+      family,
+      key: bucketKey(family, d.m, d.n, d.k),
+      timedKey: bucketKey(family, t.m, t.n, t.k),
+      label,
+      run,
+      dispose: () => {},
+    };
   };
   const jobs = [
     job("conv_fwd", () => conv2d(x, w, o)),
-    ...(c.inputGrad === false ? [] : [job("conv_dx", () => conv2dInputGrad(g, w, c.x, o))]),
+    ...(c.inputGrad === false ? [] : [job("conv_dx", () => conv2dInputGrad(g, w, xShape, o))]),
     job("conv_dw", () => conv2dWeightGrad(x, c.w, g, o)),
   ];
   jobs[jobs.length - 1].dispose = dispose;
@@ -207,8 +245,22 @@ interface Clock {
   use: "gpu" | "wall";
 }
 
-/** Median milliseconds of one run of `job` with the tile currently chosen for its bucket. */
-async function timeJob(e: Engine, job: Job, clock: Clock): Promise<number> {
+/**
+ * Median milliseconds of one run of `job` with `tile` (set for the bucket of the shape that is
+ * timed while it runs; whatever that bucket held before is restored).
+ */
+async function timeJob(e: Engine, job: Job, tile: Tile, clock: Clock): Promise<number> {
+  const before = e.tuned.get(job.timedKey);
+  e.tuned.set(job.timedKey, { tile, ms: 0, fixedMs: 0, candidates: 0 });
+  try {
+    return await timeTile(e, job, clock);
+  } finally {
+    if (before) e.tuned.set(job.timedKey, before);
+    else e.tuned.delete(job.timedKey);
+  }
+}
+
+async function timeTile(e: Engine, job: Job, clock: Clock): Promise<number> {
   const runs = (n: number) => timeRuns(e, job, n, clock);
   await runs(1); // compiles the kernels
   const once = await runs(1);
@@ -228,15 +280,8 @@ async function confirm(
 ): Promise<{ best: number; fixed: number }> {
   const t: { best: number[]; fixed: number[] } = { best: [], fixed: [] };
   for (let i = 0; i < SAMPLES; i++) {
-    for (const which of ["fixed", "best"] as const) {
-      e.tuned.set(job.key, {
-        tile: which === "best" ? best : fixed,
-        ms: 0,
-        fixedMs: 0,
-        candidates: 0,
-      });
-      t[which].push(await timeJob(e, job, clock));
-    }
+    t.fixed.push(await timeJob(e, job, fixed, clock));
+    t.best.push(await timeJob(e, job, best, clock));
   }
   return { best: median(t.best), fixed: median(t.fixed) };
 }
@@ -255,14 +300,7 @@ async function decide(e: Engine, job: Job, clock: Clock): Promise<TunedChoice> {
   const others = candidatesFor(e.tuning.profile, job.family);
   const tiles = [fixed, ...others.filter((c) => !sameTile(c, fixed))];
   const times: number[] = [];
-  try {
-    for (const tile of tiles) {
-      e.tuned.set(job.key, { tile, ms: 0, fixedMs: 0, candidates: 0 });
-      times.push(await timeJob(e, job, clock));
-    }
-  } finally {
-    e.tuned.delete(job.key);
-  }
+  for (const tile of tiles) times.push(await timeJob(e, job, tile, clock));
   let best = 0;
   times.forEach((ms, i) => {
     if (ms < times[best]) best = i;
@@ -271,7 +309,6 @@ async function decide(e: Engine, job: Job, clock: Clock): Promise<TunedChoice> {
   if (best !== 0 && times[best] <= fixedMs * (1 - MIN_GAIN)) {
     // Confirm against noise: the winner and the fixed tile timed again, alternately.
     const again = await confirm(e, job, tiles[best], fixed, clock);
-    e.tuned.delete(job.key);
     times[best] = again.best;
     fixedMs = again.fixed;
   }
@@ -303,6 +340,7 @@ export async function tune(
       if (known) {
         reports.push({ key: job.key, label: job.label, ...known, cached: true });
       } else if (performance.now() - started < budgetMs) {
+        options.onStart?.(job.key, job.label, reports.length + 1, unique.length);
         const before = clock.use;
         let choice = await decide(e, job, clock);
         // Timestamps found not credible mid-bucket: time the whole bucket again by wall clock.

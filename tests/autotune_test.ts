@@ -10,6 +10,7 @@ import { conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
 import {
   CANDIDATES,
   candidatesFor,
+  CPU_TIMED_POSITIONS,
   resolveClock,
   SHARED_TILE,
   type TuneCase,
@@ -206,5 +207,21 @@ Deno.test(
     e.tuned.clear();
   },
 );
+
+Deno.test("autotune: on a CPU driver a large batch is timed at a smaller one", opts, async () => {
+  e.tuned.clear();
+  // 8 x 128 x 128 output positions: 4 images hold CPU_TIMED_POSITIONS and stand in.
+  const c: TuneCase = { op: "conv2d", x: [8, 4, 128, 128], w: [8, 4, 3, 3], padding: 1 };
+  const reports = await e.tune([c], { budgetS: 1 });
+  assert.ok(reports.length >= 1, "the first bucket starts within the budget");
+  const [r] = reports;
+  assert.equal(r.key, bucketKey("conv_fwd", 8, 8 * 128 * 128, 36));
+  const timed = e.gpu.isSoftware ? 4 : 8;
+  assert.equal(4 * 128 * 128, CPU_TIMED_POSITIONS);
+  assert.equal(r.label, `conv2d x[${timed},4,128,128] w[8,4,3,3] s1`);
+  // Only the real buckets hold choices (the stand-ins' were restored: they had none).
+  assert.deepEqual([...e.tuned.keys()], reports.map((x) => x.key));
+  e.tuned.clear();
+});
 
 Deno.test("autotune: destroy engine", opts, () => e.destroy());
