@@ -306,6 +306,12 @@ function geoUniforms(geo: Geometry): Record<string, number> {
   };
 }
 
+/** GEMM rows and columns one workgroup computes with `tile`. */
+function workgroupBlock(tile: Tile): { rows: number; cols: number } {
+  if (tile.kind === "shared") return { rows: 4 * tile.wgY, cols: 4 * tile.wgX };
+  return { rows: 4 * tile.bm * tile.wgY, cols: 4 * tile.bn * tile.wgX };
+}
+
 /**
  * Grid for `gx` workgroups along N (folded into z beyond the per-dimension limit) and `gy` along
  * M, with `zPerFold` (groups * splits * phases) slices along z.
@@ -369,19 +375,13 @@ function gemm(
   const chunk = Math.min(k4, shared ? steps * SHARED_K4_STEP : steps);
   const splits = Math.ceil(k4 / chunk);
   const defs = defines(tile, dx);
-  const { fold, groups } = shared
-    ? grid(
-      e,
-      Math.ceil(n / (4 * tile.wgX)),
-      Math.ceil(m / (4 * tile.wgY)),
-      geo.groups * splits * phases,
-    )
-    : grid(
-      e,
-      Math.ceil(n / (tile.bn * 4) / tile.wgX),
-      Math.ceil(m / (tile.wgY * tile.bm * 4)),
-      geo.groups * splits * phases,
-    );
+  const block = workgroupBlock(tile);
+  const { fold, groups } = grid(
+    e,
+    Math.ceil(n / block.cols),
+    Math.ceil(m / block.rows),
+    geo.groups * splits * phases,
+  );
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
   const actRows = (dx ? geo.batch * geo.outH * geo.outW : geo.batch * geo.height * geo.width) + 1;
@@ -463,14 +463,10 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
   // Blocks of input channels per tap: a block of the workgroup (shared) or of one invocation.
   const colBlocks = Math.ceil(geo.cpg / (shared ? 4 * tile.wgX : tile.bn * 4));
   const defs = defines(tile, false);
-  const { fold, groups } = shared
-    ? grid(e, colBlocks * kk, Math.ceil(geo.opg / (4 * tile.wgY)), geo.groups * splits)
-    : grid(
-      e,
-      Math.ceil((colBlocks * kk) / tile.wgX),
-      Math.ceil(geo.opg / (tile.wgY * tile.bm * 4)),
-      geo.groups * splits,
-    );
+  // Column blocks are per invocation in the register-blocked kernel, per workgroup in the other.
+  const gx = Math.ceil((colBlocks * kk) / (shared ? 1 : tile.wgX));
+  const gy = Math.ceil(geo.opg / workgroupBlock(tile).rows);
+  const { fold, groups } = grid(e, gx, gy, geo.groups * splits);
   const size = shape.reduce((s, d) => s * d, 1);
   const dst = e.empty(splits === 1 ? shape : [size, splits]);
   const entry = shared ? "conv_dw_shared" : "conv_dw";
