@@ -32,7 +32,13 @@ export {
   type TuningOption,
   type TuningOverrides,
 } from "./engine/tuning.ts";
-export { CANDIDATES, type TuneCase, type TuneOptions, type TuneReport } from "./engine/autotune.ts";
+export {
+  CANDIDATES,
+  type TuneCase,
+  type TuneClock,
+  type TuneOptions,
+  type TuneReport,
+} from "./engine/autotune.ts";
 export { conditionerTuneCases, type TuneShapeOptions } from "./conditioner/tuning_cases.ts";
 export { type DType, Tensor } from "./engine/tensor.ts";
 export type { PoolStats } from "./engine/buffers.ts";
