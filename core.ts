@@ -40,6 +40,7 @@ export {
   abs,
   add,
   addScalar,
+  addSilu,
   clampMin,
   div,
   exp,
@@ -97,6 +98,7 @@ export {
   Flatten,
   GELU,
   GroupNorm,
+  type GroupNormLayerOptions,
   LayerNorm,
   Linear,
   type LinearOptions,
@@ -127,7 +129,9 @@ export {
   type GroupNormOptions,
   layerNorm,
   type LayerNormOptions,
+  type NormActivation,
 } from "./engine/ops/norm.ts";
+export { channelGate } from "./engine/ops/gate.ts";
 export {
   adaptiveAvgPool2d,
   avgPool2d,
