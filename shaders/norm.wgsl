@@ -519,6 +519,11 @@ fn gn_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   }
 }
 
+// Input gradient of a contiguous group; with AFFINE also the weight / bias gradient partials of
+// its channels, from the same first pass (the per-channel sums of gz * xhat and gz are what the
+// input gradient's sums are made of): part[2 (ch * N + n) + {0, 1}] for channel ch of sample n
+// (N = groups / aff_mod samples), which finalize_sum adds up over n as after gn_affine. Without
+// AFFINE, `part` is bound to a placeholder and never written.
 @compute @workgroup_size(GT)
 fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let k = gn_thread(wid, nwg, lid);
@@ -526,8 +531,10 @@ fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let mean = stats[3u * k];
   let rstd = stats[3u * k + 1u];
   let begin = k * params.base_stride;
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
+  let n = k / params.aff_mod;
+  let samples = params.groups / params.aff_mod;
+  var s1 = 0.0;
+  var s2 = 0.0;
   var j = begin;
   for (var o = 0u; o < params.outer; o++) {
     let ch = gn_channel(k, o);
@@ -535,22 +542,34 @@ fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let sc = rstd * wv;
     let sh = bias_at(ch) - mean * sc;
     let ce = j + params.inner;
+    // Per channel: sums of gz (q1) and gz * xhat (q2), gz the gradient at the pre-activation.
+    var q1 = vec4<f32>(0.0);
+    var q2 = vec4<f32>(0.0);
     while (j < ce) {
       let pe = min(j + GC, ce);
       var p1 = vec4<f32>(0.0);
       var p2 = vec4<f32>(0.0);
       for (; j < pe; j++) {
         let xv = src4[j];
-        let dxh = act_grad4(grad4[j], xv * sc + sh) * wv;
-        p1 += dxh;
-        p2 += dxh * ((xv - mean) * rstd);
+        let gz = act_grad4(grad4[j], xv * sc + sh);
+        p1 += gz;
+        p2 += gz * ((xv - mean) * rstd);
       }
-      s1 += p1;
-      s2 += p2;
+      q1 += p1;
+      q2 += p2;
+    }
+    let c1 = (q1.x + q1.y) + (q1.z + q1.w);
+    let c2 = (q2.x + q2.y) + (q2.z + q2.w);
+    s1 += wv * c1;
+    s2 += wv * c2;
+    if (AFFINE) {
+      let at = 2u * (ch * samples + n);
+      part[at] = c2;
+      part[at + 1u] = c1;
     }
   }
-  let m1 = ((s1.x + s1.y) + (s1.z + s1.w)) * params.inv_m;
-  let m2 = ((s2.x + s2.y) + (s2.z + s2.w)) * params.inv_m;
+  let m1 = s1 * params.inv_m;
+  let m2 = s2 * params.inv_m;
   j = begin;
   for (var o = 0u; o < params.outer; o++) {
     let ch = gn_channel(k, o);

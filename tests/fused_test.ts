@@ -28,7 +28,7 @@ interface Ref {
   grads: Record<string, number[]>;
 }
 
-/** silu(groupNorm(x)) and its gradients for the loss sum(y * r), in float64. */
+/** silu(groupNorm(x)) (or groupNorm(x)) and its gradients for sum(y * r), in float64. */
 function groupNormSiluRef(
   x: Float32Array,
   shape: number[],
@@ -36,6 +36,7 @@ function groupNormSiluRef(
   w: Float32Array,
   b: Float32Array,
   r: Float32Array,
+  act = true,
   eps = 1e-5,
 ): Ref {
   const [n, c] = shape;
@@ -61,8 +62,8 @@ function groupNormSiluRef(
     let m2 = 0;
     for (let i = 0; i < m; i++) {
       const z = xhat(i) * w[ch(i)] + b[ch(i)];
-      y[base + i] = silu(z);
-      const gz = r[base + i] * dsilu(z);
+      y[base + i] = act ? silu(z) : z;
+      const gz = act ? r[base + i] * dsilu(z) : r[base + i];
       dw[ch(i)] += gz * xhat(i);
       db[ch(i)] += gz;
       dxhat[i] = gz * w[ch(i)];
@@ -127,7 +128,14 @@ async function check(
   for (const t of res) t.dispose();
 }
 
-function groupNormCase(eng: Engine, label: string, shape: number[], groups: number, seed: number) {
+function groupNormCase(
+  eng: Engine,
+  label: string,
+  shape: number[],
+  groups: number,
+  seed: number,
+  act = true,
+) {
   const c = shape[1];
   const x = randnArray(numel(shape), seed, 2, 0.5);
   const w = randnArray(c, seed + 1, 0.5, 1);
@@ -135,11 +143,16 @@ function groupNormCase(eng: Engine, label: string, shape: number[], groups: numb
   const r = randnArray(numel(shape), seed + 3);
   return check(
     eng,
-    `${label} groupNorm silu ${shape.join("x")} G${groups}`,
+    `${label} groupNorm${act ? " silu" : ""} ${shape.join("x")} G${groups}`,
     { x: { data: x, shape }, weight: { data: w, shape: [c] }, bias: { data: b, shape: [c] } },
-    (t) => groupNorm(t.x, groups, { weight: t.weight, bias: t.bias, activation: "silu" }),
+    (t) =>
+      groupNorm(t.x, groups, {
+        weight: t.weight,
+        bias: t.bias,
+        activation: act ? "silu" : "none",
+      }),
     r,
-    groupNormSiluRef(x, shape, groups, w, b, r),
+    groupNormSiluRef(x, shape, groups, w, b, r, act),
   );
 }
 
@@ -205,7 +218,9 @@ for (const [label, eng] of [["default", e], ["split", split]] as const) {
 Deno.test("fused ops: fast-path group norm shapes and rank-3 inputs", opts, async () => {
   // Contiguous groups of whole channels of a multiple of 4 elements, enough of them for the
   // one-thread-per-group kernels; then a [N, C, L] input.
+  // All three gradients come from one pass there; also without the activation.
   await groupNormCase(e, "fast", [2, 64, 4, 8], 32, 1);
+  await groupNormCase(e, "fast", [3, 40, 2, 6], 20, 10, false);
   await groupNormCase(e, "rank3", [2, 6, 7], 3, 2);
   await gateCase(e, "rank3", [2, 3, 7], 3);
   await addSiluCase(e, "rank1", [7], 4);

@@ -101,7 +101,7 @@ function runNorm(
   x: Tensor,
   entry: string,
   p: Plan,
-  defines: { MODE?: number; HAS_W?: boolean; HAS_B?: boolean; ACT?: number },
+  defines: { MODE?: number; HAS_W?: boolean; HAS_B?: boolean; ACT?: number; AFFINE?: boolean },
   bindings: Bindings,
   values: Record<string, number>,
   groups: number[],
@@ -132,6 +132,7 @@ function runNorm(
         HAS_W: defines.HAS_W ?? false,
         HAS_B: defines.HAS_B ?? false,
         ACT: defines.ACT ?? 0,
+        AFFINE: defines.AFFINE ?? false,
       },
     },
     all,
@@ -269,15 +270,18 @@ function normBackwardInput(
   const defs = affine.defines;
   const w = affine.bindings;
   if (fastPath(l, e.tuning.norm)) {
+    // gn_bwd binds `part` even when it does not write it (WGSL has no optional bindings).
+    const placeholder = e.empty([2]);
     runNorm(
       x,
       "gn_bwd",
       p,
       defs,
-      { ...w, src4: x, grad4: g, stats, dst4: dx },
+      { ...w, src4: x, grad4: g, stats, dst4: dx, part: placeholder },
       fastUniforms(l),
       fastGrid(x, l),
     );
+    placeholder.dispose();
     return dx;
   }
   if (p.parts === 1) {
@@ -316,6 +320,59 @@ function normBackwardInput(
   part.dispose();
   bstats.dispose();
   return dx;
+}
+
+/**
+ * Input, weight and bias gradients in one pass over x and g (the contiguous-group fast path;
+ * `la` must enumerate the affine indices as outer = N samples of each channel): gn_bwd writes the
+ * per-(channel, sample) partial sums, finalize_sum adds them in the order gn_affine's would be.
+ */
+function fastBackwardAll(
+  x: Tensor,
+  g: Tensor,
+  stats: Tensor,
+  l: NormLayout,
+  la: NormLayout,
+  affine: Affine,
+  paramShape: readonly number[],
+): [Tensor, Tensor, Tensor] {
+  const e = x.engine;
+  const p = plan(l, e.tuning.norm);
+  const dx = e.empty(x.shape);
+  const part = e.empty([la.groups * la.outer, 2]);
+  runNorm(
+    x,
+    "gn_bwd",
+    p,
+    { ...affine.defines, AFFINE: true },
+    { ...affine.bindings, src4: x, grad4: g, stats, dst4: dx, part },
+    fastUniforms(l),
+    fastGrid(x, l),
+  );
+  const sums = e.empty([la.groups, 2]);
+  runNorm(
+    x,
+    "finalize_sum",
+    p,
+    {},
+    { part_in: part, dst: sums },
+    { groups: la.groups, parts: la.outer, scale: 1 },
+    e.grid(la.groups),
+  );
+  part.dispose();
+  return [dx, ...splitSums(sums, paramShape)];
+}
+
+/** [dw, db] of the [groups, 2] sums (grad * xhat, grad) per affine index; frees the sums. */
+function splitSums(sums: Tensor, paramShape: readonly number[]): [Tensor, Tensor] {
+  const e = sums.engine;
+  const groups = sums.shape[0];
+  const dw = e.empty(paramShape);
+  const db = e.empty(paramShape);
+  stridedCopy(sums, dw, [groups], [2], [1], 0, 0);
+  stridedCopy(sums, db, [groups], [2], [1], 1, 0);
+  sums.dispose();
+  return [dw, db];
 }
 
 /**
@@ -370,12 +427,7 @@ function affineBackward(
   } else {
     sums = affineSums(x, g, stats, la, affine, p, u);
   }
-  const dw = e.empty(paramShape);
-  const db = e.empty(paramShape);
-  stridedCopy(sums, dw, [la.groups], [2], [1], 0, 0);
-  stridedCopy(sums, db, [la.groups], [2], [1], 1, 0);
-  sums.dispose();
-  return [dw, db];
+  return splitSums(sums, paramShape);
 }
 
 /** Whether the affine-gradient layout `la` takes the gn_affine fast path (contiguous inner rows). */
@@ -440,16 +492,24 @@ function normOp(
   if (weight) inputs.push(weight);
   if (bias) inputs.push(bias);
   const out = x.engine.record(y, op, inputs, (g) => {
+    const needW = !!weight?.requiresGrad;
+    const needB = !!bias?.requiresGrad;
+    // Group norm's fast path (outer runs over the channels of a group) computes all gradients
+    // in one pass over x and g.
+    const oneScan = x.requiresGrad && (needW || needB) && l.affO === 1 &&
+      fastPath(l, x.engine.tuning.norm);
+    let all: [Tensor, Tensor, Tensor] | null = null;
+    if (oneScan) all = fastBackwardAll(x, g, stats, l, la, affine, (weight ?? bias)!.shape);
     const grads: (Tensor | null)[] = [
-      x.requiresGrad ? normBackwardInput(x, g, stats, l, affine) : null,
+      all ? all[0] : x.requiresGrad ? normBackwardInput(x, g, stats, l, affine) : null,
     ];
     if (weight || bias) {
-      const needW = !!weight?.requiresGrad;
-      const needB = !!bias?.requiresGrad;
       let dw: Tensor | null = null;
       let db: Tensor | null = null;
       if (needW || needB) {
-        [dw, db] = affineBackward(x, g, stats, la, affine, (weight ?? bias)!.shape);
+        [dw, db] = all
+          ? [all[1], all[2]]
+          : affineBackward(x, g, stats, la, affine, (weight ?? bias)!.shape);
         if (!needW || !weight) {
           dw.dispose();
           dw = null;
