@@ -184,8 +184,6 @@ function groupGrid(x: Tensor, l: NormLayout, p: Plan): number[] {
 
 /** The affine parameters and fused activation of a norm, as kernel bindings and defines. */
 interface Affine {
-  weight: Tensor | undefined;
-  bias: Tensor | undefined;
   bindings: Bindings;
   defines: { HAS_W: boolean; HAS_B: boolean; ACT: number };
 }
@@ -199,8 +197,6 @@ function affineOf(
   if (weight) bindings.weight = weight;
   if (bias) bindings.bias_in = bias;
   return {
-    weight,
-    bias,
     bindings,
     defines: { HAS_W: !!weight, HAS_B: !!bias, ACT: ACTIVATIONS[activation] },
   };
@@ -270,18 +266,7 @@ function normBackwardInput(
   const defs = affine.defines;
   const w = affine.bindings;
   if (fastPath(l, e.tuning.norm)) {
-    // gn_bwd binds `part` even when it does not write it (WGSL has no optional bindings).
-    const placeholder = e.empty([2]);
-    runNorm(
-      x,
-      "gn_bwd",
-      p,
-      defs,
-      { ...w, src4: x, grad4: g, stats, dst4: dx, part: placeholder },
-      fastUniforms(l),
-      fastGrid(x, l),
-    );
-    placeholder.dispose();
+    gnBackward(x, g, stats, l, affine, dx, null);
     return dx;
   }
   if (p.parts === 1) {
@@ -322,10 +307,35 @@ function normBackwardInput(
   return dx;
 }
 
+/** The gn_bwd dispatch: dx, and with `part` (AFFINE) the weight / bias gradient partials. */
+function gnBackward(
+  x: Tensor,
+  g: Tensor,
+  stats: Tensor,
+  l: NormLayout,
+  affine: Affine,
+  dx: Tensor,
+  part: Tensor | null,
+): void {
+  // Without AFFINE gn_bwd still binds `part` (WGSL has no optional bindings): a placeholder.
+  const bound = part ?? x.engine.empty([2]);
+  runNorm(
+    x,
+    "gn_bwd",
+    plan(l, x.engine.tuning.norm),
+    { ...affine.defines, AFFINE: !!part },
+    { ...affine.bindings, src4: x, grad4: g, stats, dst4: dx, part: bound },
+    fastUniforms(l),
+    fastGrid(x, l),
+  );
+  if (!part) bound.dispose();
+}
+
 /**
- * Input, weight and bias gradients in one pass over x and g (the contiguous-group fast path;
- * `la` must enumerate the affine indices as outer = N samples of each channel): gn_bwd writes the
- * per-(channel, sample) partial sums, finalize_sum adds them in the order gn_affine's would be.
+ * Input, weight and bias gradients from one kernel (the contiguous-group fast path of group
+ * norm: `la` enumerates each channel's N samples as outer): gn_bwd's first pass over x and g,
+ * which the input gradient needs anyway, also writes per-(channel, sample) partial sums, and
+ * finalize_sum adds them in the order gn_affine's would be; no third pass over x and g.
  */
 function fastBackwardAll(
   x: Tensor,
@@ -340,15 +350,7 @@ function fastBackwardAll(
   const p = plan(l, e.tuning.norm);
   const dx = e.empty(x.shape);
   const part = e.empty([la.groups * la.outer, 2]);
-  runNorm(
-    x,
-    "gn_bwd",
-    p,
-    { ...affine.defines, AFFINE: true },
-    { ...affine.bindings, src4: x, grad4: g, stats, dst4: dx, part },
-    fastUniforms(l),
-    fastGrid(x, l),
-  );
+  gnBackward(x, g, stats, l, affine, dx, part);
   const sums = e.empty([la.groups, 2]);
   runNorm(
     x,
@@ -495,7 +497,7 @@ function normOp(
     const needW = !!weight?.requiresGrad;
     const needB = !!bias?.requiresGrad;
     // Group norm's fast path (outer runs over the channels of a group) computes all gradients
-    // in one pass over x and g.
+    // in one kernel.
     const oneScan = x.requiresGrad && (needW || needB) && l.affO === 1 &&
       fastPath(l, x.engine.tuning.norm);
     let all: [Tensor, Tensor, Tensor] | null = null;
