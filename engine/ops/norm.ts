@@ -90,11 +90,11 @@ function uniforms(
 
 type Bindings = Record<string, Tensor>;
 
-/** Activations fused after the affine transform, by their shader code (ACT in shaders/norm.wgsl). */
-const ACTIVATIONS = { none: 0, silu: 1 } as const;
-
 /** An activation applied to the normalised output in the same kernel. */
-export type NormActivation = keyof typeof ACTIVATIONS;
+export type NormActivation = "none" | "silu";
+
+/** The activations by their shader code (ACT in shaders/norm.wgsl). */
+const ACTIVATIONS: Record<NormActivation, number> = { none: 0, silu: 1 };
 
 /** Dispatches a norm kernel; read-only bindings the entry does not need get `x` as a stand-in. */
 function runNorm(
