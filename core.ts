@@ -46,6 +46,7 @@ export {
   abs,
   add,
   addScalar,
+  addSilu,
   clampMin,
   div,
   exp,
@@ -103,6 +104,7 @@ export {
   Flatten,
   GELU,
   GroupNorm,
+  type GroupNormLayerOptions,
   LayerNorm,
   Linear,
   type LinearOptions,
@@ -133,7 +135,9 @@ export {
   type GroupNormOptions,
   layerNorm,
   type LayerNormOptions,
+  type NormActivation,
 } from "./engine/ops/norm.ts";
+export { channelGate } from "./engine/ops/gate.ts";
 export {
   adaptiveAvgPool2d,
   avgPool2d,

@@ -1,7 +1,7 @@
 /**
  * Kernel benchmarks of the engine: matmul, conv2d (forward, input gradient, weight gradient) on
  * every distinct conv layer of the demo and full conditioner, GroupNorm forward+backward, the
- * fused robust loss, the fused spectral norm and the AdamW step. Each case is a {@link Runner} (also used by the
+ * fused activation ops against their unfused chains (bench/fused.ts), the fused robust loss, the fused spectral norm and the AdamW step. Each case is a {@link Runner} (also used by the
  * `deno bench` files) timed by {@link benchKernels} (median of repeated runs, GPU timestamps when
  * available).
  */
@@ -32,9 +32,17 @@ import {
   spectralShapes,
 } from "./shapes.ts";
 import { type RepPolicy, timeKernel, type Timing } from "./timing.ts";
+import { fusedCases } from "./fused.ts";
 
 /** Families of kernel cases. */
-export type KernelGroup = "matmul" | "conv" | "groupnorm" | "loss" | "spectral" | "optim";
+export type KernelGroup =
+  | "matmul"
+  | "conv"
+  | "groupnorm"
+  | "fused"
+  | "loss"
+  | "spectral"
+  | "optim";
 
 /** A benchmark case ready to run: `run()` records its GPU work and frees what it creates. */
 export interface Runner {
@@ -257,6 +265,7 @@ export function kernelCases(e: Engine, plan: BenchPlan): { id: string; make: () 
     const id = `groupnorm [${shape.join(",")}] G${groups}`;
     cases.push({ id, make: () => groupNormRunner(e, shape, groups) });
   }
+  cases.push(...fusedCases(e, groupNormShapes(FULL_MODEL)));
   cases.push({ id: `robust loss batch ${BATCH}`, make: () => robustLossRunner(e, BATCH) });
   const sn = spectralShapes(FULL_MODEL);
   const biggest = sn.reduce((a, b) => (a[0] * a[1] >= b[0] * b[1] ? a : b));

@@ -6,7 +6,8 @@
 import type { Engine } from "../engine/engine.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { fmtShape } from "../engine/tensor.ts";
-import { add, addScalar, mul, scale, sigmoid, silu, tanh } from "../engine/ops/elementwise.ts";
+import { addSilu, tanh } from "../engine/ops/elementwise.ts";
+import { channelGate } from "../engine/ops/gate.ts";
 import { reshape } from "../engine/ops/layout.ts";
 import { mean } from "../engine/ops/reduce.ts";
 import { Conv2d, GroupNorm, Linear, SiLU, spectralNorm } from "../engine/nn/layers.ts";
@@ -96,12 +97,14 @@ class SqueezeExcitation extends Layer {
   }
   forward(x: Tensor): Tensor {
     const [b, c] = x.shape;
-    const s = sigmoid(this.excitation.forward(reshape(mean(x, [2, 3]), [b, c])));
-    return mul(x, reshape(addScalar(scale(s, 0.5), 0.5), [b, c, 1, 1]));
+    return channelGate(x, this.excitation.forward(reshape(mean(x, [2, 3]), [b, c])));
   }
 }
 
-/** conv3x3(stride) -> GN -> SiLU -> conv3x3 -> GN -> SE -> + shortcut -> SiLU. */
+/**
+ * conv3x3(stride) -> GN -> SiLU -> conv3x3 -> GN -> SE -> + shortcut -> SiLU, with GN -> SiLU and
+ * + shortcut -> SiLU each one fused op.
+ */
 class ResidualBlock extends Layer {
   readonly conv1: Conv2d;
   readonly gn1: GroupNorm;
@@ -112,7 +115,7 @@ class ResidualBlock extends Layer {
   constructor(e: Engine, cin: number, cout: number, stride: number, seeds: Seeds) {
     super(e);
     this.conv1 = this.child("conv1", conv(e, seeds, cin, cout, 3, stride, true));
-    this.gn1 = this.child("gn1", new GroupNorm(e, groupsFor(cout), cout));
+    this.gn1 = this.child("gn1", new GroupNorm(e, groupsFor(cout), cout, { activation: "silu" }));
     this.conv2 = this.child("conv2", conv(e, seeds, cout, cout, 3, 1, true));
     this.gn2 = this.child("gn2", new GroupNorm(e, groupsFor(cout), cout));
     this.attention = this.child("attention", new SqueezeExcitation(e, cout, seeds));
@@ -127,10 +130,10 @@ class ResidualBlock extends Layer {
       : null;
   }
   forward(x: Tensor): Tensor {
-    let h = silu(this.gn1.forward(this.conv1.forward(x)));
+    let h = this.gn1.forward(this.conv1.forward(x));
     h = this.attention.forward(this.gn2.forward(this.conv2.forward(h)));
     const shortcut = this.downsample ? this.downsample.forward(x) : x;
-    return silu(add(h, shortcut));
+    return addSilu(h, shortcut);
   }
 }
 
@@ -142,7 +145,7 @@ export class LatentConditionerImg extends Module {
   readonly imageSize: number;
   /** Stem: 7x7 stride-2 convolution from 1 channel to `filters[0]`. */
   readonly conv1: Conv2d;
-  /** GroupNorm after the stem. */
+  /** GroupNorm after the stem, with the SiLU fused. */
   readonly gn1: GroupNorm;
   /** The residual stages (one block each; even-indexed stages halve the resolution). */
   readonly layers: ModuleList<Sequential>;
@@ -164,7 +167,10 @@ export class LatentConditionerImg extends Module {
     this.imageSize = options.imageSize ?? 256;
     const seeds = new Seeds(options.seed ?? 0);
     this.conv1 = this.child("conv1", conv(e, seeds, 1, filters[0], 7, 2, false));
-    this.gn1 = this.child("gn1", new GroupNorm(e, groupsFor(filters[0]), filters[0]));
+    this.gn1 = this.child(
+      "gn1",
+      new GroupNorm(e, groupsFor(filters[0]), filters[0], { activation: "silu" }),
+    );
     const blocks: Sequential[] = [];
     let cin = filters[0];
     filters.forEach((cout, i) => {
@@ -191,7 +197,7 @@ export class LatentConditionerImg extends Module {
         `LatentConditionerImg: expected images [B, 1, H, W], got ${fmtShape(x.shape)}`,
       );
     }
-    let h = silu(this.gn1.forward(this.conv1.forward(x)));
+    let h = this.gn1.forward(this.conv1.forward(x));
     for (const block of this.layers.items) h = block.forward(h);
     const b = x.shape[0];
     const pooled = reshape(mean(h, [2, 3]), [b, h.shape[1]]);

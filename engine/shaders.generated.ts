@@ -856,6 +856,159 @@ fn binary_3d4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = vec4<f32>(rhs[ib], rhs[ib + sb.z], rhs[ib + 2u * sb.z], rhs[ib + 3u * sb.z]);
   dst4[((gid.z * params.shape[0].y + gid.y) * d2 + x) / 4u] = vec4<f32>(apply(a.x, b.x), apply(a.y, b.y), apply(a.z, b.z), apply(a.w, b.w));
 }
+
+// Fused residual activation: dst = forward(src + rhs) for same-shape operands (addSilu: OP is
+// SILU), one pass instead of an add and a unary op.
+@compute @workgroup_size(WG)
+fn add_unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = forward(src[i] + rhs[i]);
+}
+
+@compute @workgroup_size(WG)
+fn add_unary4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let z = src4[i] + rhs4[i];
+  dst4[i] = vec4<f32>(forward(z.x), forward(z.y), forward(z.z), forward(z.w));
+}
+
+// Its backward: dst = grad * forward'(src + rhs), the gradient of both operands. The sum is
+// recomputed (one more read) rather than stored by the forward (one more write and tensor).
+@compute @workgroup_size(WG)
+fn add_unary_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = grad[i] * derivative(src[i] + rhs[i]);
+}
+
+@compute @workgroup_size(WG)
+fn add_unary_grad4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let z = src4[i] + rhs4[i];
+  dst4[i] = grad4[i] * vec4<f32>(derivative(z.x), derivative(z.y), derivative(z.z), derivative(z.w));
+}
+`,
+  },
+  gate: {
+    path: "shaders/gate.wgsl",
+    code: `// Squeeze-excitation channel gate: y = x * (0.5 + 0.5 * sigmoid(s)) for x [rows, inner] (rows =
+// N * C, inner = H * W) and one logit s[row] per channel. Forward and input gradient are one
+// pass each; the backward pass also sums grad * x per row, in \`parts\` chunks of at most part_len
+// elements per thread (llvmpipe's loop budget), which gate_finalize combines in a fixed order.
+// The \`*4\` entries take vec4s (inner % 4 == 0); inner and part_len are then in vec4 units.
+
+struct Params {
+  rows: u32,
+  inner: u32,
+  parts: u32,
+  part_len: u32,
+  // Rows per grid layer of gate_fwd (its y dimension; z counts layers).
+  rows_y: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> grad: array<f32>;
+@group(0) @binding(4) var<storage, read> grad4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> gate: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dst4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> part: array<f32>;
+@group(0) @binding(9) var<storage, read> part_in: array<f32>;
+
+fn sigmoid(x: f32) -> f32 {
+  return 1.0 / (1.0 + exp(-x));
+}
+
+// The gate of a row, rounded as the unfused chain sigmoid -> scale(0.5) -> addScalar(0.5).
+fn factor(row: u32) -> f32 {
+  return sigmoid(gate[row]) * 0.5 + 0.5;
+}
+
+// One thread per element (gate_fwd) or vec4 (gate_fwd4) on an [inner / WG, rows_y, layers] grid:
+// the coordinates give the row directly (no integer division per element, slow on llvmpipe).
+@compute @workgroup_size(WG)
+fn gate_fwd(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.z * params.rows_y + gid.y;
+  if (gid.x >= params.inner || row >= params.rows) { return; }
+  let i = row * params.inner + gid.x;
+  dst[i] = src[i] * factor(row);
+}
+
+@compute @workgroup_size(WG)
+fn gate_fwd4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.z * params.rows_y + gid.y;
+  if (gid.x >= params.inner || row >= params.rows) { return; }
+  let i = row * params.inner + gid.x;
+  dst4[i] = src4[i] * factor(row);
+}
+
+// Chunk p of a row: [begin, end) in the entry's units (elements or vec4s).
+fn chunk(row: u32, p: u32) -> vec2<u32> {
+  let base = row * params.inner;
+  return vec2<u32>(base + p * params.part_len, base + min((p + 1u) * params.part_len, params.inner));
+}
+
+// dx = grad * factor, and part[row * parts + p] = sum of grad * x over chunk p of the row; one
+// thread per (row, chunk).
+@compute @workgroup_size(WG)
+fn gate_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let id = thread_index(wid, nwg, lid);
+  if (id >= params.rows * params.parts) { return; }
+  let row = id / params.parts;
+  let f = factor(row);
+  let r = chunk(row, id % params.parts);
+  // Four accumulators (independent add chains, as the vec4 kernel's lanes).
+  var acc = vec4<f32>(0.0);
+  var i = r.x;
+  for (; i + 4u <= r.y; i += 4u) {
+    let g = vec4<f32>(grad[i], grad[i + 1u], grad[i + 2u], grad[i + 3u]);
+    dst[i] = g.x * f;
+    dst[i + 1u] = g.y * f;
+    dst[i + 2u] = g.z * f;
+    dst[i + 3u] = g.w * f;
+    acc += g * vec4<f32>(src[i], src[i + 1u], src[i + 2u], src[i + 3u]);
+  }
+  for (; i < r.y; i++) {
+    let g = grad[i];
+    dst[i] = g * f;
+    acc.x += g * src[i];
+  }
+  part[id] = (acc.x + acc.y) + (acc.z + acc.w);
+}
+
+@compute @workgroup_size(WG)
+fn gate_bwd4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let id = thread_index(wid, nwg, lid);
+  if (id >= params.rows * params.parts) { return; }
+  let row = id / params.parts;
+  let f = factor(row);
+  let r = chunk(row, id % params.parts);
+  var acc = vec4<f32>(0.0);
+  for (var i = r.x; i < r.y; i++) {
+    let g = grad4[i];
+    dst4[i] = g * f;
+    acc += g * src4[i];
+  }
+  part[id] = (acc.x + acc.y) + (acc.z + acc.w);
+}
+
+// ds[row] = sum_p part[row * parts + p] * 0.5 * sigmoid'(s[row]) (written to dst).
+@compute @workgroup_size(WG)
+fn gate_finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row = thread_index(wid, nwg, lid);
+  if (row >= params.rows) { return; }
+  var total = 0.0;
+  for (var p = 0u; p < params.parts; p++) {
+    total += part_in[row * params.parts + p];
+  }
+  let sg = sigmoid(gate[row]);
+  dst[row] = (total * 0.5) * (sg * (1.0 - sg));
+}
 `,
   },
   gather: {
@@ -1304,6 +1457,12 @@ fn matmul_shared(
 // divides the loop trip counts by VEC.
 //
 // Statistics: stats[3k..3k+2] = (mean, rstd, biased var) of group k.
+//
+// ACT (0: none, 1: SiLU) is an activation fused after the affine transform: the forward writes
+// act(z) with z = x * (rstd w) + (b - mean rstd w), and the backward kernels recompute z from x
+// and the statistics (cheaper than storing it) and use grad * act'(z) as the output gradient.
+// In the affine-gradient layouts the affine index of group k is k itself (TS side: aff_mod =
+// groups, aff_k = 1), so the sums there can recompute z too.
 
 struct Params {
   groups: u32,
@@ -1421,6 +1580,38 @@ fn bias_at(a: u32) -> f32 {
   return 0.0;
 }
 
+// The fused activation (the same SiLU formula as shaders/elementwise.wgsl).
+fn act(z: f32) -> f32 {
+  if (ACT == 1u) {
+    return z * (1.0 / (1.0 + exp(-z)));
+  }
+  return z;
+}
+
+fn act4(z: vec4<f32>) -> vec4<f32> {
+  if (ACT == 1u) {
+    return z * (1.0 / (1.0 + exp(-z)));
+  }
+  return z;
+}
+
+// g * act'(z): the gradient at the pre-activation z of an output gradient g.
+fn act_grad(g: f32, z: f32) -> f32 {
+  if (ACT == 1u) {
+    let s = 1.0 / (1.0 + exp(-z));
+    return g * (s * (1.0 + z * (1.0 - s)));
+  }
+  return g;
+}
+
+fn act_grad4(g: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
+  if (ACT == 1u) {
+    let s = 1.0 / (1.0 + exp(-z));
+    return g * (s * (1.0 + z * (1.0 - s)));
+  }
+  return g;
+}
+
 // Workgroup sum of one vec2 per thread, in a fixed order (thread 0 adds them up).
 fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> {
   red[lid] = v;
@@ -1484,7 +1675,18 @@ fn lane_weight(a: u32, w0: f32, j: u32) -> f32 {
   return weight_at(a + j * params.aff_i);
 }
 
-// (sum dxhat, sum dxhat * xhat) with dxhat = grad * w.
+// The output gradient of lane j of a cursor step at affine index a (lane 0), through the fused
+// activation: grad * act'(z) with z recomputed from x as in apply_part.
+fn lane_grad(a: u32, j: u32, xv: f32, mean: f32, rstd: f32, g: f32) -> f32 {
+  if (ACT == 0u) {
+    return g;
+  }
+  let aj = a + j * params.aff_i;
+  let sc = rstd * weight_at(aj);
+  return act_grad(g, xv * sc + (bias_at(aj) - mean * sc));
+}
+
+// (sum dxhat, sum dxhat * xhat) with dxhat = grad * w (grad through the activation).
 fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
@@ -1493,8 +1695,9 @@ fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
     let e = c.e * VEC;
     let w0 = weight_at(c.a);
     for (var j = 0u; j < VEC; j++) {
-      let xhat = (src[e + j] - mean) * rstd;
-      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      let xv = src[e + j];
+      let xhat = (xv - mean) * rstd;
+      let dxh = lane_grad(c.a, j, xv, mean, rstd, grad[e + j]) * lane_weight(c.a, w0, j);
       s1[j] += dxh;
       s2[j] += dxh * xhat;
     }
@@ -1502,7 +1705,8 @@ fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
   return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
 }
 
-// (sum grad * xhat, sum grad), each element normalised with its own group's statistics.
+// (sum grad * xhat, sum grad), each element normalised with its own group's statistics (grad
+// through the activation; group k's affine index is k, so c.a = k and aff_i = 0).
 fn sum_affine(k: u32, p: u32, lid: u32) -> vec2<f32> {
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
@@ -1517,15 +1721,16 @@ fn sum_affine(k: u32, p: u32, lid: u32) -> vec2<f32> {
         mean = stats[st];
         rstd = stats[st + 1u];
       }
-      let gv = grad[e + j];
-      s1[j] += gv * ((src[e + j] - mean) * rstd);
+      let xv = src[e + j];
+      let gv = lane_grad(c.a, j, xv, mean, rstd, grad[e + j]);
+      s1[j] += gv * ((xv - mean) * rstd);
       s2[j] += gv;
     }
   }
   return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
 }
 
-// y = (x - mean) * rstd * w + b.
+// y = act((x - mean) * rstd * w + b).
 fn apply_part(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) {
   var c = cursor_start(k, p, lid);
   for (; c.t < c.end; cursor_next(&c)) {
@@ -1540,7 +1745,7 @@ fn apply_part(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) {
         sc = rstd * weight_at(a);
         sh = bias_at(a) - mean * sc;
       }
-      dst[e + j] = src[e + j] * sc + sh;
+      dst[e + j] = act(src[e + j] * sc + sh);
     }
   }
 }
@@ -1554,8 +1759,9 @@ fn bwd_part(k: u32, p: u32, lid: u32, m1: f32, m2: f32) {
     let e = c.e * VEC;
     let w0 = weight_at(c.a);
     for (var j = 0u; j < VEC; j++) {
-      let xhat = (src[e + j] - mean) * rstd;
-      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      let xv = src[e + j];
+      let xhat = (xv - mean) * rstd;
+      let dxh = lane_grad(c.a, j, xv, mean, rstd, grad[e + j]) * lane_weight(c.a, w0, j);
       dst[e + j] = rstd * (dxh - m1 - xhat * m2);
     }
   }
@@ -1746,11 +1952,16 @@ fn gn_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let sh = bias_at(ch) - mean * sc;
     let ce = j + params.inner;
     for (; j < ce; j++) {
-      dst4[j] = src4[j] * sc + sh;
+      dst4[j] = act4(src4[j] * sc + sh);
     }
   }
 }
 
+// Input gradient of a contiguous group; with AFFINE also the weight / bias gradient partials of
+// its channels, from the same first pass (the per-channel sums of gz * xhat and gz are what the
+// input gradient's sums are made of): part[2 (ch * N + n) + {0, 1}] for channel ch of sample n
+// (N = groups / aff_mod samples), which finalize_sum adds up over n as after gn_affine. Without
+// AFFINE, \`part\` is bound to a placeholder and never written.
 @compute @workgroup_size(GT)
 fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let k = gn_thread(wid, nwg, lid);
@@ -1758,34 +1969,56 @@ fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let mean = stats[3u * k];
   let rstd = stats[3u * k + 1u];
   let begin = k * params.base_stride;
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
+  let n = k / params.aff_mod;
+  let samples = params.groups / params.aff_mod;
+  var s1 = 0.0;
+  var s2 = 0.0;
   var j = begin;
   for (var o = 0u; o < params.outer; o++) {
-    let wv = weight_at(gn_channel(k, o));
+    let ch = gn_channel(k, o);
+    let wv = weight_at(ch);
+    let sc = rstd * wv;
+    let sh = bias_at(ch) - mean * sc;
     let ce = j + params.inner;
+    // Per channel: sums of gz (q1) and gz * xhat (q2), gz the gradient at the pre-activation.
+    var q1 = vec4<f32>(0.0);
+    var q2 = vec4<f32>(0.0);
     while (j < ce) {
       let pe = min(j + GC, ce);
       var p1 = vec4<f32>(0.0);
       var p2 = vec4<f32>(0.0);
       for (; j < pe; j++) {
-        let dxh = grad4[j] * wv;
-        p1 += dxh;
-        p2 += dxh * ((src4[j] - mean) * rstd);
+        let xv = src4[j];
+        let gz = act_grad4(grad4[j], xv * sc + sh);
+        p1 += gz;
+        p2 += gz * ((xv - mean) * rstd);
       }
-      s1 += p1;
-      s2 += p2;
+      q1 += p1;
+      q2 += p2;
+    }
+    let c1 = (q1.x + q1.y) + (q1.z + q1.w);
+    let c2 = (q2.x + q2.y) + (q2.z + q2.w);
+    s1 += wv * c1;
+    s2 += wv * c2;
+    if (AFFINE) {
+      let at = 2u * (ch * samples + n);
+      part[at] = c2;
+      part[at + 1u] = c1;
     }
   }
-  let m1 = ((s1.x + s1.y) + (s1.z + s1.w)) * params.inv_m;
-  let m2 = ((s2.x + s2.y) + (s2.z + s2.w)) * params.inv_m;
+  let m1 = s1 * params.inv_m;
+  let m2 = s2 * params.inv_m;
   j = begin;
   for (var o = 0u; o < params.outer; o++) {
-    let wv = weight_at(gn_channel(k, o));
+    let ch = gn_channel(k, o);
+    let wv = weight_at(ch);
+    let sc = rstd * wv;
+    let sh = bias_at(ch) - mean * sc;
     let ce = j + params.inner;
     for (; j < ce; j++) {
-      let xhat = (src4[j] - mean) * rstd;
-      dst4[j] = rstd * (grad4[j] * wv - m1 - xhat * m2);
+      let xv = src4[j];
+      let xhat = (xv - mean) * rstd;
+      dst4[j] = rstd * (act_grad4(grad4[j], xv * sc + sh) * wv - m1 - xhat * m2);
     }
   }
 }
@@ -1803,6 +2036,9 @@ fn gn_affine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let st = 3u * ((k / params.stat_div) * params.stat_k + o * params.stat_o);
   let mean = stats[st];
   let rstd = stats[st + 1u];
+  // Affine index k (the activation's pre-activation needs its weight and bias).
+  let sc = rstd * weight_at(k);
+  let sh = bias_at(k) - mean * sc;
   let begin = k * params.base_stride + o * params.outer_stride;
   let end = begin + params.inner;
   var s1 = vec4<f32>(0.0);
@@ -1812,8 +2048,9 @@ fn gn_affine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     var p1 = vec4<f32>(0.0);
     var p2 = vec4<f32>(0.0);
     for (var j = c0; j < ce; j++) {
-      let gv = grad4[j];
-      p1 += gv * ((src4[j] - mean) * rstd);
+      let xv = src4[j];
+      let gv = act_grad4(grad4[j], xv * sc + sh);
+      p1 += gv * ((xv - mean) * rstd);
       p2 += gv;
     }
     s1 += p1;

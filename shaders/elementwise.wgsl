@@ -260,3 +260,37 @@ fn binary_3d4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = vec4<f32>(rhs[ib], rhs[ib + sb.z], rhs[ib + 2u * sb.z], rhs[ib + 3u * sb.z]);
   dst4[((gid.z * params.shape[0].y + gid.y) * d2 + x) / 4u] = vec4<f32>(apply(a.x, b.x), apply(a.y, b.y), apply(a.z, b.z), apply(a.w, b.w));
 }
+
+// Fused residual activation: dst = forward(src + rhs) for same-shape operands (addSilu: OP is
+// SILU), one pass instead of an add and a unary op.
+@compute @workgroup_size(WG)
+fn add_unary(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = forward(src[i] + rhs[i]);
+}
+
+@compute @workgroup_size(WG)
+fn add_unary4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let z = src4[i] + rhs4[i];
+  dst4[i] = vec4<f32>(forward(z.x), forward(z.y), forward(z.z), forward(z.w));
+}
+
+// Its backward: dst = grad * forward'(src + rhs), the gradient of both operands. The sum is
+// recomputed (one more read) rather than stored by the forward (one more write and tensor).
+@compute @workgroup_size(WG)
+fn add_unary_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  dst[i] = grad[i] * derivative(src[i] + rhs[i]);
+}
+
+@compute @workgroup_size(WG)
+fn add_unary_grad4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let z = src4[i] + rhs4[i];
+  dst4[i] = grad4[i] * vec4<f32>(derivative(z.x), derivative(z.y), derivative(z.z), derivative(z.w));
+}

@@ -19,6 +19,12 @@
 // divides the loop trip counts by VEC.
 //
 // Statistics: stats[3k..3k+2] = (mean, rstd, biased var) of group k.
+//
+// ACT (0: none, 1: SiLU) is an activation fused after the affine transform: the forward writes
+// act(z) with z = x * (rstd w) + (b - mean rstd w), and the backward kernels recompute z from x
+// and the statistics (cheaper than storing it) and use grad * act'(z) as the output gradient.
+// In the affine-gradient layouts the affine index of group k is k itself (TS side: aff_mod =
+// groups, aff_k = 1), so the sums there can recompute z too.
 
 struct Params {
   groups: u32,
@@ -136,6 +142,38 @@ fn bias_at(a: u32) -> f32 {
   return 0.0;
 }
 
+// The fused activation (the same SiLU formula as shaders/elementwise.wgsl).
+fn act(z: f32) -> f32 {
+  if (ACT == 1u) {
+    return z * (1.0 / (1.0 + exp(-z)));
+  }
+  return z;
+}
+
+fn act4(z: vec4<f32>) -> vec4<f32> {
+  if (ACT == 1u) {
+    return z * (1.0 / (1.0 + exp(-z)));
+  }
+  return z;
+}
+
+// g * act'(z): the gradient at the pre-activation z of an output gradient g.
+fn act_grad(g: f32, z: f32) -> f32 {
+  if (ACT == 1u) {
+    let s = 1.0 / (1.0 + exp(-z));
+    return g * (s * (1.0 + z * (1.0 - s)));
+  }
+  return g;
+}
+
+fn act_grad4(g: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
+  if (ACT == 1u) {
+    let s = 1.0 / (1.0 + exp(-z));
+    return g * (s * (1.0 + z * (1.0 - s)));
+  }
+  return g;
+}
+
 // Workgroup sum of one vec2 per thread, in a fixed order (thread 0 adds them up).
 fn reduce2(lid: u32, v: vec2<f32>) -> vec2<f32> {
   red[lid] = v;
@@ -199,7 +237,18 @@ fn lane_weight(a: u32, w0: f32, j: u32) -> f32 {
   return weight_at(a + j * params.aff_i);
 }
 
-// (sum dxhat, sum dxhat * xhat) with dxhat = grad * w.
+// The output gradient of lane j of a cursor step at affine index a (lane 0), through the fused
+// activation: grad * act'(z) with z recomputed from x as in apply_part.
+fn lane_grad(a: u32, j: u32, xv: f32, mean: f32, rstd: f32, g: f32) -> f32 {
+  if (ACT == 0u) {
+    return g;
+  }
+  let aj = a + j * params.aff_i;
+  let sc = rstd * weight_at(aj);
+  return act_grad(g, xv * sc + (bias_at(aj) - mean * sc));
+}
+
+// (sum dxhat, sum dxhat * xhat) with dxhat = grad * w (grad through the activation).
 fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
@@ -208,8 +257,9 @@ fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
     let e = c.e * VEC;
     let w0 = weight_at(c.a);
     for (var j = 0u; j < VEC; j++) {
-      let xhat = (src[e + j] - mean) * rstd;
-      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      let xv = src[e + j];
+      let xhat = (xv - mean) * rstd;
+      let dxh = lane_grad(c.a, j, xv, mean, rstd, grad[e + j]) * lane_weight(c.a, w0, j);
       s1[j] += dxh;
       s2[j] += dxh * xhat;
     }
@@ -217,7 +267,8 @@ fn sum_bwd(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) -> vec2<f32> {
   return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
 }
 
-// (sum grad * xhat, sum grad), each element normalised with its own group's statistics.
+// (sum grad * xhat, sum grad), each element normalised with its own group's statistics (grad
+// through the activation; group k's affine index is k, so c.a = k and aff_i = 0).
 fn sum_affine(k: u32, p: u32, lid: u32) -> vec2<f32> {
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
@@ -232,15 +283,16 @@ fn sum_affine(k: u32, p: u32, lid: u32) -> vec2<f32> {
         mean = stats[st];
         rstd = stats[st + 1u];
       }
-      let gv = grad[e + j];
-      s1[j] += gv * ((src[e + j] - mean) * rstd);
+      let xv = src[e + j];
+      let gv = lane_grad(c.a, j, xv, mean, rstd, grad[e + j]);
+      s1[j] += gv * ((xv - mean) * rstd);
       s2[j] += gv;
     }
   }
   return vec2<f32>((s1.x + s1.y) + (s1.z + s1.w), (s2.x + s2.y) + (s2.z + s2.w));
 }
 
-// y = (x - mean) * rstd * w + b.
+// y = act((x - mean) * rstd * w + b).
 fn apply_part(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) {
   var c = cursor_start(k, p, lid);
   for (; c.t < c.end; cursor_next(&c)) {
@@ -255,7 +307,7 @@ fn apply_part(k: u32, p: u32, lid: u32, mean: f32, rstd: f32) {
         sc = rstd * weight_at(a);
         sh = bias_at(a) - mean * sc;
       }
-      dst[e + j] = src[e + j] * sc + sh;
+      dst[e + j] = act(src[e + j] * sc + sh);
     }
   }
 }
@@ -269,8 +321,9 @@ fn bwd_part(k: u32, p: u32, lid: u32, m1: f32, m2: f32) {
     let e = c.e * VEC;
     let w0 = weight_at(c.a);
     for (var j = 0u; j < VEC; j++) {
-      let xhat = (src[e + j] - mean) * rstd;
-      let dxh = grad[e + j] * lane_weight(c.a, w0, j);
+      let xv = src[e + j];
+      let xhat = (xv - mean) * rstd;
+      let dxh = lane_grad(c.a, j, xv, mean, rstd, grad[e + j]) * lane_weight(c.a, w0, j);
       dst[e + j] = rstd * (dxh - m1 - xhat * m2);
     }
   }
@@ -461,11 +514,16 @@ fn gn_fwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let sh = bias_at(ch) - mean * sc;
     let ce = j + params.inner;
     for (; j < ce; j++) {
-      dst4[j] = src4[j] * sc + sh;
+      dst4[j] = act4(src4[j] * sc + sh);
     }
   }
 }
 
+// Input gradient of a contiguous group; with AFFINE also the weight / bias gradient partials of
+// its channels, from the same first pass (the per-channel sums of gz * xhat and gz are what the
+// input gradient's sums are made of): part[2 (ch * N + n) + {0, 1}] for channel ch of sample n
+// (N = groups / aff_mod samples), which finalize_sum adds up over n as after gn_affine. Without
+// AFFINE, `part` is bound to a placeholder and never written.
 @compute @workgroup_size(GT)
 fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let k = gn_thread(wid, nwg, lid);
@@ -473,34 +531,56 @@ fn gn_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let mean = stats[3u * k];
   let rstd = stats[3u * k + 1u];
   let begin = k * params.base_stride;
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
+  let n = k / params.aff_mod;
+  let samples = params.groups / params.aff_mod;
+  var s1 = 0.0;
+  var s2 = 0.0;
   var j = begin;
   for (var o = 0u; o < params.outer; o++) {
-    let wv = weight_at(gn_channel(k, o));
+    let ch = gn_channel(k, o);
+    let wv = weight_at(ch);
+    let sc = rstd * wv;
+    let sh = bias_at(ch) - mean * sc;
     let ce = j + params.inner;
+    // Per channel: sums of gz (q1) and gz * xhat (q2), gz the gradient at the pre-activation.
+    var q1 = vec4<f32>(0.0);
+    var q2 = vec4<f32>(0.0);
     while (j < ce) {
       let pe = min(j + GC, ce);
       var p1 = vec4<f32>(0.0);
       var p2 = vec4<f32>(0.0);
       for (; j < pe; j++) {
-        let dxh = grad4[j] * wv;
-        p1 += dxh;
-        p2 += dxh * ((src4[j] - mean) * rstd);
+        let xv = src4[j];
+        let gz = act_grad4(grad4[j], xv * sc + sh);
+        p1 += gz;
+        p2 += gz * ((xv - mean) * rstd);
       }
-      s1 += p1;
-      s2 += p2;
+      q1 += p1;
+      q2 += p2;
+    }
+    let c1 = (q1.x + q1.y) + (q1.z + q1.w);
+    let c2 = (q2.x + q2.y) + (q2.z + q2.w);
+    s1 += wv * c1;
+    s2 += wv * c2;
+    if (AFFINE) {
+      let at = 2u * (ch * samples + n);
+      part[at] = c2;
+      part[at + 1u] = c1;
     }
   }
-  let m1 = ((s1.x + s1.y) + (s1.z + s1.w)) * params.inv_m;
-  let m2 = ((s2.x + s2.y) + (s2.z + s2.w)) * params.inv_m;
+  let m1 = s1 * params.inv_m;
+  let m2 = s2 * params.inv_m;
   j = begin;
   for (var o = 0u; o < params.outer; o++) {
-    let wv = weight_at(gn_channel(k, o));
+    let ch = gn_channel(k, o);
+    let wv = weight_at(ch);
+    let sc = rstd * wv;
+    let sh = bias_at(ch) - mean * sc;
     let ce = j + params.inner;
     for (; j < ce; j++) {
-      let xhat = (src4[j] - mean) * rstd;
-      dst4[j] = rstd * (grad4[j] * wv - m1 - xhat * m2);
+      let xv = src4[j];
+      let xhat = (xv - mean) * rstd;
+      dst4[j] = rstd * (act_grad4(grad4[j], xv * sc + sh) * wv - m1 - xhat * m2);
     }
   }
 }
@@ -518,6 +598,9 @@ fn gn_affine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   let st = 3u * ((k / params.stat_div) * params.stat_k + o * params.stat_o);
   let mean = stats[st];
   let rstd = stats[st + 1u];
+  // Affine index k (the activation's pre-activation needs its weight and bias).
+  let sc = rstd * weight_at(k);
+  let sh = bias_at(k) - mean * sc;
   let begin = k * params.base_stride + o * params.outer_stride;
   let end = begin + params.inner;
   var s1 = vec4<f32>(0.0);
@@ -527,8 +610,9 @@ fn gn_affine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     var p1 = vec4<f32>(0.0);
     var p2 = vec4<f32>(0.0);
     for (var j = c0; j < ce; j++) {
-      let gv = grad4[j];
-      p1 += gv * ((src4[j] - mean) * rstd);
+      let xv = src4[j];
+      let gv = act_grad4(grad4[j], xv * sc + sh);
+      p1 += gv * ((xv - mean) * rstd);
       p2 += gv;
     }
     s1 += p1;

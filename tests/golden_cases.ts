@@ -85,6 +85,8 @@ export const OPS: Record<string, OpCall> = {
   abs: unary((x) => M.abs(x)),
   square: unary((x) => M.square(x)),
   clampMin: (t, a) => M.clampMin(t.x, num(a, "min")),
+  addSilu: binary((a, b) => M.addSilu(a, b)),
+  channelGate: (t) => M.channelGate(t.x, t.s),
   dropout: (t, a) =>
     M.dropout(t.x, num(a, "p"), defined({ training: opt<boolean>(a, "training") })),
 
@@ -117,7 +119,12 @@ export const OPS: Record<string, OpCall> = {
     M.groupNorm(
       t.x,
       num(a, "groups"),
-      defined({ weight: t.weight, bias: t.bias, eps: opt<number>(a, "eps") }),
+      defined({
+        weight: t.weight,
+        bias: t.bias,
+        eps: opt<number>(a, "eps"),
+        activation: opt<M.NormActivation>(a, "activation"),
+      }),
     ),
   layerNorm: (t, a) =>
     M.layerNorm(

@@ -184,6 +184,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "gradcheck: fused block chain addSilu(channelGate(groupNorm silu(x), s), x2)",
+  ...testOptions,
+  fn: () =>
+    gradcheck("fused-gn-silu-gate-add-silu", {
+      // 5 x 3 spatial (odd), 6 channels in 3 groups (not a multiple of 4: generic kernels).
+      x: input([2, 6, 5, 3], 30, 1.5, 0.3),
+      gw: input([6], 31, 0.3, 1),
+      gb: input([6], 32, 0.5),
+      s: input([2, 6], 33, 1.5),
+      x2: input([2, 6, 5, 3], 34),
+      R: constant([2, 6, 5, 3], 35),
+    }, (t) => {
+      const h = M.groupNorm(t.x, 3, { weight: t.gw, bias: t.gb, activation: "silu" });
+      return M.sum(M.mul(M.addSilu(M.channelGate(h, t.s), t.x2), t.R));
+    }),
+});
+
+Deno.test({
+  name: "gradcheck: groupNorm silu on the one-thread-per-group path (groups of 2 x 4 x 4)",
+  ...testOptions,
+  fn: () =>
+    gradcheck("fused-gn-silu-fast", {
+      x: input([2, 64, 4, 4], 36, 1.5, 0.3),
+      gw: input([64], 37, 0.3, 1),
+      gb: input([64], 38, 0.5),
+      R: constant([2, 64, 4, 4], 39),
+    }, (t) => {
+      const h = M.groupNorm(t.x, 32, { weight: t.gw, bias: t.gb, activation: "silu" });
+      return M.sum(M.mul(h, t.R));
+    }),
+});
+
+Deno.test({
   name: "gradcheck: smoothL1Loss(cosineSimilarity(a, b), target) + mean(cosine)",
   ...testOptions,
   fn: () =>

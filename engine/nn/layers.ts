@@ -5,7 +5,7 @@ import { gelu, relu, sigmoid, silu, tanh } from "../ops/elementwise.ts";
 import { flatten } from "../ops/layout.ts";
 import { linear } from "../ops/matmul.ts";
 import { conv2d } from "../ops/conv.ts";
-import { batchNorm2d, groupNorm, layerNorm } from "../ops/norm.ts";
+import { batchNorm2d, groupNorm, layerNorm, type NormActivation } from "../ops/norm.ts";
 import { adaptiveAvgPool2d } from "../ops/pool.ts";
 import { Layer } from "./module.ts";
 import { kaimingUniform, ones, uniform } from "./init.ts";
@@ -157,24 +157,38 @@ export interface NormOptions {
   affine?: boolean;
 }
 
-/** torch.nn.GroupNorm. */
+/** Options of {@link GroupNorm}. */
+export interface GroupNormLayerOptions extends NormOptions {
+  /** Activation fused into the normalisation kernels ("silu": torch's GroupNorm then SiLU). */
+  activation?: NormActivation;
+}
+
+/** torch.nn.GroupNorm, optionally followed by a fused activation. */
 export class GroupNorm extends Layer {
   /** Number of channel groups normalised separately. */
   readonly groups: number;
   /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** The activation applied to the output ("none" for plain torch.nn.GroupNorm). */
+  readonly activation: NormActivation;
   /** Per-channel scale (ones at init), or null without `affine`. */
   readonly weight: Tensor | null;
   /** Per-channel shift (zeros at init), or null without `affine`. */
   readonly bias: Tensor | null;
   /** Creates the layer; `channels` must be divisible by `groups`. */
-  constructor(engine: Engine, groups: number, channels: number, options: NormOptions = {}) {
+  constructor(
+    engine: Engine,
+    groups: number,
+    channels: number,
+    options: GroupNormLayerOptions = {},
+  ) {
     super(engine);
     if (channels % groups) {
       throw new Error(`GroupNorm: ${channels} channels are not divisible by ${groups} groups`);
     }
     this.groups = groups;
     this.eps = options.eps ?? 1e-5;
+    this.activation = options.activation ?? "none";
     const affine = options.affine ?? true;
     this.weight = affine ? this.param("weight", ones(engine.zeros([channels]))) : null;
     this.bias = affine ? this.param("bias", engine.zeros([channels])) : null;
@@ -185,6 +199,7 @@ export class GroupNorm extends Layer {
       weight: this.weight ?? undefined,
       bias: this.bias ?? undefined,
       eps: this.eps,
+      activation: this.activation,
     });
   }
 }

@@ -261,6 +261,44 @@ export function div(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+/** Runs the fused add_unary kernels (OP = silu) on same-shape a, b (and g for the gradient). */
+function addSiluKernel(entry: "add_unary" | "add_unary_grad", a: Tensor, b: Tensor, g?: Tensor) {
+  const e = a.engine;
+  const out = e.empty(a.shape);
+  const vec = a.size % 4 === 0;
+  const bindings: Record<string, Tensor> = vec
+    ? { src4: a, rhs4: b, dst4: out }
+    : { src: a, rhs: b, dst: out };
+  if (g) bindings[vec ? "grad4" : "grad"] = g;
+  const n = vec ? a.size / 4 : a.size;
+  e.run(
+    { file: "elementwise", entry: vec ? `${entry}4` : entry, defines: { OP: UNARY.silu } },
+    bindings,
+    { n },
+    e.grid(n),
+  );
+  return out;
+}
+
+/**
+ * silu(a + b) of same-shape tensors in one pass (a residual connection and its activation). The
+ * backward recomputes a + b and writes one gradient, which both inputs share.
+ */
+export function addSilu(a: Tensor, b: Tensor): Tensor {
+  const op = "addSilu";
+  checkF32(op, a, b);
+  if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`${op}: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} must be equal`);
+  }
+  const out = addSiluKernel("add_unary", a, b);
+  return a.engine.record(out, op, [a, b], (g) => {
+    const grad = addSiluKernel("add_unary_grad", a, b, g);
+    // The autograd gives each input its own view of a tensor returned twice (no copy); an input
+    // without requiresGrad gets null, since the autograd would free a gradient it does not need.
+    return [a.requiresGrad ? grad : null, b.requiresGrad ? grad : null];
+  });
+}
+
 /** In place: dst += alpha * src (not differentiable; for gradient accumulation and updates). */
 export function axpyInto(dst: Tensor, src: Tensor, alpha: number): void {
   if (dst.size !== src.size) {

@@ -23,7 +23,10 @@ interface NormLayout {
   affK: number;
   affO: number;
   affI: number;
-  /** Statistics group (affine-gradient layouts): floor(k / statDiv) * statK + o * statO + i * statI. */
+  /**
+   * Statistics group (affine-gradient layouts, whose groups are the affine indices: there
+   * affMod = groups, affK = 1): floor(k / statDiv) * statK + o * statO + i * statI.
+   */
   statDiv?: number;
   statK?: number;
   statO?: number;
@@ -87,12 +90,18 @@ function uniforms(
 
 type Bindings = Record<string, Tensor>;
 
+/** An activation applied to the normalised output in the same kernel. */
+export type NormActivation = "none" | "silu";
+
+/** The activations by their shader code (ACT in shaders/norm.wgsl). */
+const ACTIVATIONS: Record<NormActivation, number> = { none: 0, silu: 1 };
+
 /** Dispatches a norm kernel; read-only bindings the entry does not need get `x` as a stand-in. */
 function runNorm(
   x: Tensor,
   entry: string,
   p: Plan,
-  defines: { MODE?: number; HAS_W?: boolean; HAS_B?: boolean },
+  defines: { MODE?: number; HAS_W?: boolean; HAS_B?: boolean; ACT?: number; AFFINE?: boolean },
   bindings: Bindings,
   values: Record<string, number>,
   groups: number[],
@@ -122,6 +131,8 @@ function runNorm(
         MODE: defines.MODE ?? 0,
         HAS_W: defines.HAS_W ?? false,
         HAS_B: defines.HAS_B ?? false,
+        ACT: defines.ACT ?? 0,
+        AFFINE: defines.AFFINE ?? false,
       },
     },
     all,
@@ -171,12 +182,31 @@ function groupGrid(x: Tensor, l: NormLayout, p: Plan): number[] {
   return x.engine.grid(l.groups * p.parts, 1);
 }
 
+/** The affine parameters and fused activation of a norm, as kernel bindings and defines. */
+interface Affine {
+  bindings: Bindings;
+  defines: { HAS_W: boolean; HAS_B: boolean; ACT: number };
+}
+
+function affineOf(
+  weight: Tensor | undefined,
+  bias: Tensor | undefined,
+  activation: NormActivation,
+): Affine {
+  const bindings: Bindings = {};
+  if (weight) bindings.weight = weight;
+  if (bias) bindings.bias_in = bias;
+  return {
+    bindings,
+    defines: { HAS_W: !!weight, HAS_B: !!bias, ACT: ACTIVATIONS[activation] },
+  };
+}
+
 /** Normalises x over the groups of `l`: returns the output and stats [groups, 3] (mean, rstd, var). */
 function normForward(
   x: Tensor,
   l: NormLayout,
-  weight: Tensor | undefined,
-  bias: Tensor | undefined,
+  affine: Affine,
   eps: number,
 ): { y: Tensor; stats: Tensor } {
   const e = x.engine;
@@ -184,17 +214,14 @@ function normForward(
   const y = e.empty(x.shape);
   const stats = e.empty([l.groups, 3]);
   const u = uniforms(l, p, { eps });
-  const defs = { HAS_W: !!weight, HAS_B: !!bias };
-  const affine: Bindings = {};
-  if (weight) affine.weight = weight;
-  if (bias) affine.bias_in = bias;
+  const defs = affine.defines;
   if (fastPath(l, e.tuning.norm)) {
     runNorm(
       x,
       "gn_fwd",
       p,
       defs,
-      { ...affine, src4: x, stats_out: stats, dst4: y },
+      { ...affine.bindings, src4: x, stats_out: stats, dst4: y },
       fastUniforms(l, { eps }),
       fastGrid(x, l),
     );
@@ -206,7 +233,7 @@ function normForward(
       "fwd_fused",
       p,
       defs,
-      { ...affine, stats_out: stats, dst: y },
+      { ...affine.bindings, stats_out: stats, dst: y },
       u,
       groupGrid(x, l, p),
     );
@@ -218,7 +245,7 @@ function normForward(
   runNorm(x, "finalize_stats", p, { MODE: 0 }, { part_in: part, stats_out: stats }, u, fin);
   runNorm(x, "reduce_part", p, { MODE: 1 }, { stats, part }, u, groupGrid(x, l, p));
   runNorm(x, "finalize_stats", p, { MODE: 1 }, { part_in: part, stats_out: stats }, u, fin);
-  runNorm(x, "apply", p, defs, { ...affine, stats, dst: y }, u, groupGrid(x, l, p));
+  runNorm(x, "apply", p, defs, { ...affine.bindings, stats, dst: y }, u, groupGrid(x, l, p));
   part.dispose();
   return { y, stats };
 }
@@ -229,25 +256,17 @@ function normBackwardInput(
   g: Tensor,
   stats: Tensor,
   l: NormLayout,
-  weight: Tensor | undefined,
+  affine: Affine,
 ): Tensor {
   const e = x.engine;
   const m = l.outer * l.inner;
   const p = plan(l, e.tuning.norm);
   const dx = e.empty(x.shape);
   const u = uniforms(l, p);
-  const defs = { HAS_W: !!weight };
-  const w: Bindings = weight ? { weight } : {};
+  const defs = affine.defines;
+  const w = affine.bindings;
   if (fastPath(l, e.tuning.norm)) {
-    runNorm(
-      x,
-      "gn_bwd",
-      p,
-      defs,
-      { ...w, src4: x, grad4: g, stats, dst4: dx },
-      fastUniforms(l),
-      fastGrid(x, l),
-    );
+    gnBackward(x, g, stats, l, affine, dx, null);
     return dx;
   }
   if (p.parts === 1) {
@@ -288,6 +307,76 @@ function normBackwardInput(
   return dx;
 }
 
+/** The gn_bwd dispatch: dx, and with `part` (AFFINE) the weight / bias gradient partials. */
+function gnBackward(
+  x: Tensor,
+  g: Tensor,
+  stats: Tensor,
+  l: NormLayout,
+  affine: Affine,
+  dx: Tensor,
+  part: Tensor | null,
+): void {
+  // Without AFFINE gn_bwd still binds `part` (WGSL has no optional bindings): a placeholder.
+  const bound = part ?? x.engine.empty([2]);
+  runNorm(
+    x,
+    "gn_bwd",
+    plan(l, x.engine.tuning.norm),
+    { ...affine.defines, AFFINE: !!part },
+    { ...affine.bindings, src4: x, grad4: g, stats, dst4: dx, part: bound },
+    fastUniforms(l),
+    fastGrid(x, l),
+  );
+  if (!part) bound.dispose();
+}
+
+/**
+ * Input, weight and bias gradients from one kernel (the contiguous-group fast path of group
+ * norm: `la` enumerates each channel's N samples as outer): gn_bwd's first pass over x and g,
+ * which the input gradient needs anyway, also writes per-(channel, sample) partial sums, and
+ * finalize_sum adds them in the order gn_affine's would be; no third pass over x and g.
+ */
+function fastBackwardAll(
+  x: Tensor,
+  g: Tensor,
+  stats: Tensor,
+  l: NormLayout,
+  la: NormLayout,
+  affine: Affine,
+  paramShape: readonly number[],
+): [Tensor, Tensor, Tensor] {
+  const e = x.engine;
+  const p = plan(l, e.tuning.norm);
+  const dx = e.empty(x.shape);
+  const part = e.empty([la.groups * la.outer, 2]);
+  gnBackward(x, g, stats, l, affine, dx, part);
+  const sums = e.empty([la.groups, 2]);
+  runNorm(
+    x,
+    "finalize_sum",
+    p,
+    {},
+    { part_in: part, dst: sums },
+    { groups: la.groups, parts: la.outer, scale: 1 },
+    e.grid(la.groups),
+  );
+  part.dispose();
+  return [dx, ...splitSums(sums, paramShape)];
+}
+
+/** [dw, db] of the [groups, 2] sums (grad * xhat, grad) per affine index; frees the sums. */
+function splitSums(sums: Tensor, paramShape: readonly number[]): [Tensor, Tensor] {
+  const e = sums.engine;
+  const groups = sums.shape[0];
+  const dw = e.empty(paramShape);
+  const db = e.empty(paramShape);
+  stridedCopy(sums, dw, [groups], [2], [1], 0, 0);
+  stridedCopy(sums, db, [groups], [2], [1], 1, 0);
+  sums.dispose();
+  return [dw, db];
+}
+
 /**
  * Weight and bias gradients: sum of g * xhat and of g per affine index (`la` enumerates the
  * elements of each affine index and maps them to their statistics group).
@@ -297,6 +386,7 @@ function affineBackward(
   g: Tensor,
   stats: Tensor,
   la: NormLayout,
+  affine: Affine,
   paramShape: readonly number[],
 ): [Tensor, Tensor] {
   const e = x.engine;
@@ -320,8 +410,8 @@ function affineBackward(
       x,
       "gn_affine",
       p,
-      {},
-      { src4: x, grad4: g, stats, part },
+      affine.defines,
+      { ...affine.bindings, src4: x, grad4: g, stats, part },
       fu,
       e.grid(Math.ceil(threads / e.tuning.norm.groupsPerWorkgroup), 1),
     );
@@ -337,14 +427,9 @@ function affineBackward(
     );
     part.dispose();
   } else {
-    sums = affineSums(x, g, stats, la, p, u);
+    sums = affineSums(x, g, stats, la, affine, p, u);
   }
-  const dw = e.empty(paramShape);
-  const db = e.empty(paramShape);
-  stridedCopy(sums, dw, [la.groups], [2], [1], 0, 0);
-  stridedCopy(sums, db, [la.groups], [2], [1], 1, 0);
-  sums.dispose();
-  return [dw, db];
+  return splitSums(sums, paramShape);
 }
 
 /** Whether the affine-gradient layout `la` takes the gn_affine fast path (contiguous inner rows). */
@@ -360,12 +445,21 @@ function affineSums(
   g: Tensor,
   stats: Tensor,
   la: NormLayout,
+  affine: Affine,
   p: Plan,
   u: Record<string, number>,
 ): Tensor {
   const e = x.engine;
   let sums = e.empty([la.groups * p.parts, 2]);
-  runNorm(x, "reduce_part", p, { MODE: 3 }, { grad: g, stats, part: sums }, u, groupGrid(x, la, p));
+  runNorm(
+    x,
+    "reduce_part",
+    p,
+    { ...affine.defines, MODE: 3 },
+    { ...affine.bindings, grad: g, stats, part: sums },
+    u,
+    groupGrid(x, la, p),
+  );
   if (p.parts > 1) {
     const total = e.empty([la.groups, 2]);
     runNorm(
@@ -392,22 +486,32 @@ function normOp(
   weight: Tensor | undefined,
   bias: Tensor | undefined,
   eps: number,
+  activation: NormActivation = "none",
 ): { y: Tensor; stats: Tensor } {
-  const { y, stats } = normForward(x, l, weight, bias, eps);
+  const affine = affineOf(weight, bias, activation);
+  const { y, stats } = normForward(x, l, affine, eps);
   const inputs = [x];
   if (weight) inputs.push(weight);
   if (bias) inputs.push(bias);
   const out = x.engine.record(y, op, inputs, (g) => {
+    const needW = !!weight?.requiresGrad;
+    const needB = !!bias?.requiresGrad;
+    // Group norm's fast path (outer runs over the channels of a group) computes all gradients
+    // in one kernel.
+    const oneScan = x.requiresGrad && (needW || needB) && l.affO === 1 &&
+      fastPath(l, x.engine.tuning.norm);
+    let all: [Tensor, Tensor, Tensor] | null = null;
+    if (oneScan) all = fastBackwardAll(x, g, stats, l, la, affine, (weight ?? bias)!.shape);
     const grads: (Tensor | null)[] = [
-      x.requiresGrad ? normBackwardInput(x, g, stats, l, weight) : null,
+      all ? all[0] : x.requiresGrad ? normBackwardInput(x, g, stats, l, affine) : null,
     ];
     if (weight || bias) {
-      const needW = !!weight?.requiresGrad;
-      const needB = !!bias?.requiresGrad;
       let dw: Tensor | null = null;
       let db: Tensor | null = null;
       if (needW || needB) {
-        [dw, db] = affineBackward(x, g, stats, la, (weight ?? bias)!.shape);
+        [dw, db] = all
+          ? [all[1], all[2]]
+          : affineBackward(x, g, stats, la, affine, (weight ?? bias)!.shape);
         if (!needW || !weight) {
           dw.dispose();
           dw = null;
@@ -466,12 +570,22 @@ export interface GroupNormOptions {
   bias?: Tensor;
   /** Added to the variance for numerical stability. Default 1e-5. */
   eps?: number;
+  /**
+   * Activation applied to the output in the same kernels (forward and backward): "silu" gives
+   * silu(groupNorm(x)) without a separate pass over the output. Default "none".
+   */
+  activation?: NormActivation;
 }
 
 /** Group normalisation of x [N, C, ...] over `groups` groups of channels (torch.nn.functional.group_norm). */
 export function groupNorm(x: Tensor, groups: number, options: GroupNormOptions = {}): Tensor {
   const op = "groupNorm";
-  const { weight, bias, eps = 1e-5 } = options;
+  const { weight, bias, eps = 1e-5, activation = "none" } = options;
+  if (!Object.hasOwn(ACTIVATIONS, activation)) {
+    throw new Error(
+      `${op}: unknown activation "${activation}" (known: ${Object.keys(ACTIVATIONS).join(", ")})`,
+    );
+  }
   checkF32(op, "input", x);
   if (x.rank < 2) {
     throw new Error(`${op}: input must have shape [N, C, ...], got ${fmtShape(x.shape)}`);
@@ -504,8 +618,8 @@ export function groupNorm(x: Tensor, groups: number, options: GroupNormOptions =
     inner: s,
     outerStride: c * s,
     baseStride: s,
-    affMod: 1,
-    affK: 0,
+    affMod: c,
+    affK: 1,
     affO: 0,
     affI: 0,
     statDiv: cg,
@@ -513,7 +627,7 @@ export function groupNorm(x: Tensor, groups: number, options: GroupNormOptions =
     statO: groups,
     statI: 0,
   };
-  const { y, stats } = normOp(op, x, l, la, weight, bias, eps);
+  const { y, stats } = normOp(op, x, l, la, weight, bias, eps, activation);
   if (!y.requiresGrad) stats.dispose();
   return y;
 }
@@ -570,8 +684,8 @@ export function layerNorm(
     inner: 1,
     outerStride: len,
     baseStride: 1,
-    affMod: 1,
-    affK: 0,
+    affMod: len,
+    affK: 1,
     affO: 0,
     affI: 0,
     statDiv: 1,
@@ -651,7 +765,7 @@ export function batchNorm2d(x: Tensor, options: BatchNormOptions = {}): Tensor {
     affO: 0,
     affI: 0,
   };
-  const la: NormLayout = { ...l, affMod: 1, affK: 0, statDiv: 1, statK: 1, statO: 0, statI: 0 };
+  const la: NormLayout = { ...l, statDiv: 1, statK: 1, statO: 0, statI: 0 };
   const { y, stats } = normOp(op, x, l, la, weight, bias, eps);
   if (runningMean && runningVar) {
     const p = plan(l, e.tuning.norm);

@@ -220,6 +220,24 @@ def elementwise():
     k += 1
     fam.add("dropout_p0_train", "dropout", {"p": 0.0, "training": True},
             {"x": randn(2, 3, 4)}, lambda x: F.dropout(x, 0.0, training=True))
+
+    # Fused ops: silu(a + b) (vec4 and scalar paths) and the squeeze-excitation gate
+    # x * (0.5 + 0.5 sigmoid(s)) broadcast over the trailing dims (even and odd spatial sizes).
+    for shape in ([2, 3, 4], [5], [3, 5, 3, 3]):
+        seeded(k)
+        k += 1
+        a = f32(torch.randn(*shape) * 1.5)
+        b = f32(torch.randn(*shape) * 1.5)
+        fam.add("addSilu_%s" % "x".join(map(str, shape)), "addSilu", {}, {"a": a, "b": b},
+                lambda a, b: F.silu(a + b))
+    for shape in ([2, 3, 4, 4], [2, 5, 3, 3], [1, 6, 7], [3, 2, 5, 4]):
+        seeded(k)
+        k += 1
+        x = randn(*shape)
+        s = f32(torch.randn(*shape[:2]) * 2)
+        fam.add("channelGate_%s" % "x".join(map(str, shape)), "channelGate", {}, {"x": x, "s": s},
+                lambda x, s: x * (0.5 + 0.5 * torch.sigmoid(s)).view(
+                    *s.shape, *([1] * (x.dim() - 2))))
     return fam
 
 
@@ -503,6 +521,24 @@ def norm():
             {"x": f32(torch.randn(3, 2, 2, 3) - 0.4), "weight": f32(torch.rand(2) + 0.5),
              "bias": randn(2)},
             lambda x, weight, bias: F.batch_norm(x, None, None, weight, bias, True, 0.1, eps))
+
+    # groupNorm with the fused SiLU: the fast path (contiguous groups of whole channels of a
+    # multiple of 4 elements), odd spatial sizes and channels not divisible by 4 (generic path).
+    for shape, groups, affine in (([2, 8, 4, 4], 4, True), ([2, 4, 3, 3], 2, True),
+                                  ([2, 6, 5, 5], 3, True), ([2, 6, 5], 2, False),
+                                  ([1, 12, 2, 6], 1, True)):
+        nxt()
+        x = f32(torch.randn(*shape) * 2 + 0.5)
+        inputs = {"x": x}
+        C = shape[1]
+        if affine:
+            inputs["weight"] = f32(torch.randn(C) * 0.5 + 1)
+            inputs["bias"] = randn(C)
+        fam.add("groupNormSilu_%s_g%d_%s" % ("x".join(map(str, shape)), groups,
+                                             "affine" if affine else "plain"), "groupNorm",
+                {"groups": groups, "eps": eps, "affine": affine, "activation": "silu"}, inputs,
+                lambda x, weight=None, bias=None, groups=groups: F.silu(F.group_norm(
+                    x, groups, weight, bias, eps)))
     return fam
 
 
