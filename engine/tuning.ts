@@ -24,9 +24,12 @@ export interface Tile {
   /**
    * Kernel family: "texel" (default) reads operands packed into texel buffers with a register
    * tile per invocation; "shared" (matmul only) stages blocks in workgroup memory, a wgX x wgX
-   * workgroup computing (4 wgX) x (4 wgX) outputs, 4x4 per invocation (bm = bn = 4, wgY = wgX).
+   * workgroup computing (4 wgX) x (4 wgX) outputs, 4x4 per invocation (bm = bn = 4, wgY = wgX);
+   * "winograd" (conv only) runs a stride-1 3x3 convolution as Winograd F(2x2, 3x3)
+   * (engine/ops/winograd.ts), its 16 point GEMMs with this register tile; other layers fall back
+   * to the texel kernel with the same tile.
    */
-  kind?: "texel" | "shared";
+  kind?: "texel" | "shared" | "winograd";
 }
 
 /** Tiles of the three convolution kernels. */
@@ -235,6 +238,7 @@ function checkTuning(t: Tuning): void {
   if (!isPos(t.simdWidth) || !isPos(t.wg) || t.wg > 256) {
     throw new Error(`tuning: simdWidth and wg must be positive integers (wg <= 256)`);
   }
+  if (t.matmul.kind === "winograd") throw new Error(`tuning: matmul has no winograd kernel`);
   checkTile("matmul", t.matmul);
   for (const k of ["fwd", "dx", "dw"] as const) {
     if (t.conv[k].kind === "shared") throw new Error(`tuning: conv.${k} has no shared kernel`);

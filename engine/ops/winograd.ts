@@ -1,0 +1,249 @@
+/**
+ * Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (groups 1, dilation 1, padding 0..2):
+ * forward, input gradient and weight gradient with 16 multiplies per 2x2 output tile and input
+ * channel where the implicit GEMM does 36 (shaders/winograd.wgsl has the transforms).
+ *
+ * The work between the transforms is 16 independent GEMMs, one per transform point, which run
+ * as conv2d.wgsl's register-blocked kernels on a 1x1 convolution with 16 groups (a group per
+ * point, the tiles as its positions): the transforms write their results straight into those
+ * kernels' packed texel layouts, so nothing is packed twice, and the K loops keep their
+ * deterministic split (conv_dw over the tiles in chunks plus a second-pass sum).
+ *
+ *   forward:  V = B^T x B, U = G w G^T, M[p] = U[p] V[p]^T, y = A^T M A + bias
+ *   input gradient: the forward of the output gradient with the flipped, in/out-transposed
+ *             kernel and padding 2 - pad
+ *   weight gradient: dU[p] = (A dy A^T)[p]^T V[p] summed over tiles, dw = G^T dU G
+ */
+import type { Tensor } from "../tensor.ts";
+import type { TexelBuffer } from "../buffers.ts";
+import type { Geometry } from "./conv.ts";
+
+/** Transform points of F(2x2, 3x3): the 4x4 input tile's. */
+const POINTS = 16;
+
+/**
+ * The GEMM kernels of engine/ops/conv.ts the Winograd path runs its point products with (passed
+ * in, so that conv.ts alone imports this module).
+ */
+export interface PointGemms {
+  /** conv_gemm's forward over packed operands: `act` [groups][rows + 1][k4], `wt` [groups][m][k4]. */
+  gemm(
+    geo: Geometry,
+    act: TexelBuffer,
+    wt: TexelBuffer,
+    shape: readonly number[],
+    source: Tensor,
+  ): Tensor;
+  /** conv_dw over packed operands: `act` [groups][rows + 1][k4], `gp` [groups][rows + 1][m4]. */
+  dw(
+    geo: Geometry,
+    act: TexelBuffer,
+    gp: TexelBuffer,
+    shape: readonly number[],
+    source: Tensor,
+  ): Tensor;
+}
+
+/** Whether a convolution can run as Winograd F(2x2, 3x3). */
+export function winogradApplies(geo: Geometry): boolean {
+  const ones = (p: readonly number[]) => p[0] === 1 && p[1] === 1;
+  return geo.groups === 1 && geo.kH === 3 && geo.kW === 3 && ones(geo.stride) &&
+    ones(geo.dilation) && geo.padding.every((p) => p >= 0 && p <= 2);
+}
+
+/** 2x2 output tiles of a [batch, *, outH, outW] output. */
+interface Tiles {
+  h: number;
+  w: number;
+  count: number;
+}
+
+function tilesOf(batch: number, outH: number, outW: number): Tiles {
+  const h = Math.ceil(outH / 2);
+  const w = Math.ceil(outW / 2);
+  return { h, w, count: batch * h * w };
+}
+
+/**
+ * The 16 point GEMMs as a 1x1 convolution with a group per point: `m` output rows per point,
+ * K = `k`, one position per tile.
+ */
+function pointGeometry(m: number, k: number, tiles: Tiles): Geometry {
+  return {
+    batch: 1,
+    cin: POINTS * k,
+    height: tiles.count,
+    width: 1,
+    cout: POINTS * m,
+    outH: tiles.count,
+    outW: 1,
+    kH: 1,
+    kW: 1,
+    groups: POINTS,
+    cpg: k,
+    opg: m,
+    stride: [1, 1],
+    padding: [0, 0],
+    dilation: [1, 1],
+  };
+}
+
+/** Runs a transform writing `texels` vec4s and copies them into a pooled texel buffer. */
+function toTexels(
+  src: Tensor,
+  entry: "wino_input" | "wino_grad" | "wino_weight",
+  uniforms: Record<string, number>,
+  texels: number,
+): TexelBuffer {
+  const e = src.engine;
+  const out = e.texels(texels, "winograd");
+  const staging = e.empty([texels * 4]);
+  e.run({ file: "winograd", entry }, { src, dst4: staging }, uniforms, e.grid(uniforms.total));
+  e.copyToTexels(staging, texels, out);
+  staging.dispose();
+  return out;
+}
+
+/**
+ * The 4x4 tiles of `src` [batch, channels, height, width] in the Winograd domain as
+ * [16][tiles + 1][c4] vec4s (a zero row after each point's tiles): B^T d B of the input patches
+ * at (2 ty - pad, 2 tx - pad) (`entry` wino_input), or A dy A^T of the gradient's 2x2 tiles
+ * (wino_grad, `pad` unused).
+ */
+function transformTiles(
+  src: Tensor,
+  entry: "wino_input" | "wino_grad",
+  pad: readonly number[],
+  tiles: Tiles,
+): TexelBuffer {
+  const [batch, channels, height, width] = src.shape;
+  const c4 = Math.ceil(channels / 4);
+  return toTexels(src, entry, {
+    batch,
+    channels,
+    height,
+    width,
+    pad_h: pad[0],
+    pad_w: pad[1],
+    tiles_h: tiles.h,
+    tiles_w: tiles.w,
+    tiles: tiles.count,
+    c4,
+    total: (tiles.count + 1) * c4,
+  }, POINTS * (tiles.count + 1) * c4);
+}
+
+/**
+ * G w G^T as [16][rows][k4] vec4s: forward rows are output channels and K input channels
+ * (`transposed` false); the input gradient's are input channels and K output channels, the
+ * kernel flipped.
+ */
+function transformWeight(weight: Tensor, transposed: boolean): TexelBuffer {
+  const [cout, cin] = weight.shape;
+  const rows = transposed ? cin : cout;
+  const k = transposed ? cout : cin;
+  const c4 = Math.ceil(k / 4);
+  return toTexels(weight, "wino_weight", {
+    rows,
+    k,
+    s_row: transposed ? 9 : cin * 9,
+    s_k: transposed ? cin * 9 : 9,
+    flip: transposed ? 1 : 0,
+    c4,
+    total: rows * c4,
+  }, POINTS * rows * c4);
+}
+
+/**
+ * A stride-1 3x3 convolution of `src` [batch, k, h, w] with the transformed kernel `u`
+ * ([16][m][k4]) and padding `pad`, giving [batch, m, outH, outW] (plus `bias`).
+ */
+function convolve(
+  gemms: PointGemms,
+  src: Tensor,
+  u: TexelBuffer,
+  m: number,
+  pad: readonly number[],
+  out: readonly [number, number],
+  bias: Tensor | null,
+): Tensor {
+  const e = src.engine;
+  const [batch, k] = src.shape;
+  const tiles = tilesOf(batch, out[0], out[1]);
+  const v = transformTiles(src, "wino_input", pad, tiles);
+  const points = gemms.gemm(pointGeometry(m, k, tiles), v, u, [POINTS * m * tiles.count], src);
+  e.releaseTexels(v);
+  const y = e.empty([batch, m, out[0], out[1]]);
+  const total = m * tiles.count;
+  e.run({ file: "winograd", entry: "wino_output" }, {
+    src: points,
+    bias_in: bias ?? points,
+    dst: y,
+  }, {
+    channels: m,
+    tiles_h: tiles.h,
+    tiles_w: tiles.w,
+    tiles: tiles.count,
+    out_h: out[0],
+    out_w: out[1],
+    has_bias: bias ? 1 : 0,
+    total,
+  }, e.grid(total));
+  points.dispose();
+  return y;
+}
+
+/** Forward of a convolution that {@link winogradApplies} to. */
+export function winogradForward(
+  gemms: PointGemms,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  geo: Geometry,
+): Tensor {
+  const u = transformWeight(weight, false);
+  const y = convolve(gemms, x, u, geo.cout, geo.padding, [geo.outH, geo.outW], bias);
+  x.engine.releaseTexels(u);
+  return y;
+}
+
+/** Input gradient: the forward of `g` with the flipped, transposed kernel, padding 2 - pad. */
+export function winogradInputGrad(
+  gemms: PointGemms,
+  g: Tensor,
+  weight: Tensor,
+  geo: Geometry,
+): Tensor {
+  const u = transformWeight(weight, true);
+  const pad = geo.padding.map((p) => 2 - p);
+  const dx = convolve(gemms, g, u, geo.cin, pad, [geo.height, geo.width], null);
+  g.engine.releaseTexels(u);
+  return dx;
+}
+
+/** Weight gradient [Cout, Cin, 3, 3] from `x` and the output gradient `g`. */
+export function winogradWeightGrad(
+  gemms: PointGemms,
+  x: Tensor,
+  g: Tensor,
+  geo: Geometry,
+): Tensor {
+  const e = x.engine;
+  const tiles = tilesOf(geo.batch, geo.outH, geo.outW);
+  const v = transformTiles(x, "wino_input", geo.padding, tiles);
+  const gt = transformTiles(g, "wino_grad", [0, 0], tiles);
+  const du = gemms.dw(pointGeometry(geo.cout, geo.cin, tiles), v, gt, [
+    POINTS * geo.cout * geo.cin,
+  ], x);
+  e.releaseTexels(v);
+  e.releaseTexels(gt);
+  const dw = e.empty([geo.cout, geo.cin, 3, 3]);
+  const total = geo.cout * geo.cin;
+  e.run({ file: "winograd", entry: "wino_dw" }, { src: du, dst: dw }, {
+    rows: geo.cout,
+    k: geo.cin,
+    total,
+  }, e.grid(total));
+  du.dispose();
+  return dw;
+}
