@@ -14,6 +14,7 @@ import {
   type Family,
   fixedTile,
   type ProfileName,
+  PROFILES,
   type Tile,
   type TunedChoice,
 } from "./tuning.ts";
@@ -82,9 +83,19 @@ function sameTile(a: Tile, b: Tile): boolean {
 /** The workgroup-memory matmul kernel (shaders/matmul_shared.wgsl): 64 x 64 blocks. */
 export const SHARED_MATMUL: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
 
+/**
+ * Winograd F(2x2, 3x3) with the profile's conv register tile for its point GEMMs: faster on
+ * wide stride-1 3x3 layers, slower on narrow ones (engine/ops/winograd.ts); a layer that does
+ * not qualify runs the texel kernel with the same tile, so it never wins there but by noise.
+ */
+export function winogradCandidate(profile: ProfileName): Tile {
+  return { ...PROFILES[profile].conv.fwd, kind: "winograd" };
+}
+
 /** The tiles timed for `family` on a `profile` adapter besides the profile's own. */
 export function candidatesFor(profile: ProfileName, family: Family): Tile[] {
-  return [...CANDIDATES[profile], ...(family === "matmul" ? [SHARED_MATMUL] : [])];
+  const extra = family === "matmul" ? SHARED_MATMUL : winogradCandidate(profile);
+  return [...CANDIDATES[profile], extra];
 }
 
 interface Job {
@@ -260,6 +271,7 @@ export async function tune(
 /** Outputs per invocation M x N / workgroup X x Y, or the workgroup-memory kernel's block. */
 export function fmtTile(t: Tile): string {
   if (t.kind === "shared") return `shared ${4 * t.wgY}x${4 * t.wgX}`;
+  if (t.kind === "winograd") return `winograd ${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
   return `${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
 }
 

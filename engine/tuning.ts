@@ -297,7 +297,7 @@ export function fixedTile(tuning: Tuning, family: Family): Tile {
  * Version of the kernels' tiling code: tuning results stored with another version are ignored.
  * Raise it whenever a kernel or its tile handling changes.
  */
-export const KERNELS_VERSION = 1;
+export const KERNELS_VERSION = 2;
 
 /** Identifies the adapter and driver tuning results were measured on. */
 export function adapterKey(gpu: Pick<GpuContext, "adapter" | "description" | "backend">): string {
