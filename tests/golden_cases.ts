@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as M from "../core.ts";
-import type { Engine, Tensor } from "../core.ts";
+import type { Engine, Tensor, TuningOverrides } from "../core.ts";
 import { assertClose } from "./helpers.ts";
 
 interface TensorSpec {
@@ -33,6 +33,8 @@ export interface GoldenCase {
 export interface GoldenFile {
   family: string;
   cases: GoldenCase[];
+  /** Engine tuning the cases run under (e.g. conv kernels forced to Winograd); default auto. */
+  tuning?: TuningOverrides;
 }
 
 /** The fixture files, tests/golden/<family>.json. */
@@ -42,6 +44,7 @@ export const FAMILIES = [
   "layout",
   "matmul",
   "conv2d",
+  "winograd",
   "norm",
   "pool",
   "losses",
