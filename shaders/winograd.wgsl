@@ -88,18 +88,25 @@ fn slot(i: u32) -> Slot {
   return Slot(tile, c4, b, r / params.tiles_w, r % params.tiles_w);
 }
 
-// Stores the 16 points of a 4x4 transform (m[row][col] is point row * 4 + col) to
-// dst4[p][tile][c4], point-major: the GEMM's groups.
-fn store_points(m: array<vec4<f32>, 16>, s: Slot) {
+// Stores points 4 i .. 4 i + 3 of a 4x4 transform (v's columns) to dst4[p][tile][c4]: the
+// points are the GEMM's groups.
+fn store_row(s: Slot, i: u32, v: mat4x4<f32>) {
   let stride = (params.tiles + 1u) * params.c4;
-  let at = s.tile * params.c4 + s.c4;
-  for (var p = 0u; p < 16u; p++) {
-    dst4[p * stride + at] = m[p];
-  }
+  let at = 4u * i * stride + s.tile * params.c4 + s.c4;
+  dst4[at] = v[0];
+  dst4[at + stride] = v[1];
+  dst4[at + 2u * stride] = v[2];
+  dst4[at + 3u * stride] = v[3];
 }
 
-// B^T d B of the 4x4 patch at (2 th - pad_h, 2 tw - pad_w). B^T rows: d0 - d2, d1 + d2,
-// d2 - d1, d1 - d3 (applied to rows, then to columns).
+// B^T applied to four values: (d0 - d2, d1 + d2, d2 - d1, d1 - d3). (mat4x4 columns rather
+// than arrays: llvmpipe keeps arrays in memory, matrices in registers.)
+fn bt(d: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]);
+}
+
+// B^T d B of the 4x4 patch at (2 th - pad_h, 2 tw - pad_w), four channels per thread: B^T
+// on each column of the patch, then on each row of the result.
 @compute @workgroup_size(WG)
 fn wino_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = thread_index(wid, nwg, lid);
@@ -107,45 +114,29 @@ fn wino_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     return;
   }
   let s = slot(i);
-  var m: array<vec4<f32>, 16>;
+  // #for x < 4
+  var col$x = mat4x4<f32>();
+  // #end
   if (s.tile < params.tiles) {
     let h0 = i32(2u * s.th) - i32(params.pad_h);
     let w0 = i32(2u * s.tw) - i32(params.pad_w);
     let c = s.c4 * 4u;
-    // Row transform of each of the 4 columns, then column transform of each row.
-    var t: array<vec4<f32>, 16>;
-    for (var x = 0u; x < 4u; x++) {
-      let w = w0 + i32(x);
-      let d0 = pixel4(s.b, c, h0, w);
-      let d1 = pixel4(s.b, c, h0 + 1, w);
-      let d2 = pixel4(s.b, c, h0 + 2, w);
-      let d3 = pixel4(s.b, c, h0 + 3, w);
-      t[x] = d0 - d2;
-      t[4u + x] = d1 + d2;
-      t[8u + x] = d2 - d1;
-      t[12u + x] = d1 - d3;
-    }
-    for (var y = 0u; y < 4u; y++) {
-      let r = 4u * y;
-      m[r] = t[r] - t[r + 2u];
-      m[r + 1u] = t[r + 1u] + t[r + 2u];
-      m[r + 2u] = t[r + 2u] - t[r + 1u];
-      m[r + 3u] = t[r + 1u] - t[r + 3u];
-    }
+    // #for x < 4
+    col$x = bt(mat4x4<f32>(pixel4(s.b, c, h0, w0 + $x), pixel4(s.b, c, h0 + 1, w0 + $x), pixel4(s.b, c, h0 + 2, w0 + $x), pixel4(s.b, c, h0 + 3, w0 + $x)));
+    // #end
   }
-  store_points(m, s);
+  // #for y < 4
+  store_row(s, $yu, bt(mat4x4<f32>(col0[$y], col1[$y], col2[$y], col3[$y])));
+  // #end
 }
 
-// Four consecutive channels of the 2x2 gradient tile at (2 th, 2 tw), zero past the output.
-fn grad_tile(s: Slot) -> array<vec4<f32>, 4> {
-  let h = i32(2u * s.th);
-  let w = i32(2u * s.tw);
-  let c = s.c4 * 4u;
-  return array<vec4<f32>, 4>(pixel4(s.b, c, h, w), pixel4(s.b, c, h, w + 1), pixel4(s.b, c, h + 1, w), pixel4(s.b, c, h + 1, w + 1));
+// A applied to a pair (the adjoint of the output transform A^T): (a, a + b, a - b, -b).
+fn a_pair(a: vec4<f32>, b: vec4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(a, a + b, a - b, -b);
 }
 
-// A dy A^T of the 2x2 output-gradient tile (the adjoint of the output transform): A maps a
-// pair (a, b) to (a, a + b, a - b, -b), on rows and then on columns.
+// A dy A^T of the 2x2 output-gradient tile at (2 th, 2 tw) (zero past the output), four
+// channels per thread: A on both columns of the tile, then on each row of the result.
 @compute @workgroup_size(WG)
 fn wino_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = thread_index(wid, nwg, lid);
@@ -153,21 +144,18 @@ fn wino_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     return;
   }
   let s = slot(i);
-  var m: array<vec4<f32>, 16>;
+  var left = mat4x4<f32>();
+  var right = mat4x4<f32>();
   if (s.tile < params.tiles) {
-    let g = grad_tile(s);
-    // Rows of A dy (4 x 2), then each row times A^T.
-    let r = array<vec4<f32>, 8>(g[0], g[1], g[0] + g[2], g[1] + g[3], g[0] - g[2], g[1] - g[3], -g[2], -g[3]);
-    for (var y = 0u; y < 4u; y++) {
-      let a = r[2u * y];
-      let b = r[2u * y + 1u];
-      m[4u * y] = a;
-      m[4u * y + 1u] = a + b;
-      m[4u * y + 2u] = a - b;
-      m[4u * y + 3u] = -b;
-    }
+    let h = i32(2u * s.th);
+    let w = i32(2u * s.tw);
+    let c = s.c4 * 4u;
+    left = a_pair(pixel4(s.b, c, h, w), pixel4(s.b, c, h + 1, w));
+    right = a_pair(pixel4(s.b, c, h, w + 1), pixel4(s.b, c, h + 1, w + 1));
   }
-  store_points(m, s);
+  // #for y < 4
+  store_row(s, $yu, a_pair(left[$y], right[$y]));
+  // #end
 }
 
 // Four consecutive K values of tap (kh, kw) of weight row `row` (zero past the last K).
@@ -232,35 +220,31 @@ fn wino_output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let ch = i / params.tiles;
   let stride = params.channels * params.tiles;
   let at = ch * params.tiles + tile;
-  // Column transform of each of the 4 rows of M: r[2 y + j].
-  var r: array<f32, 8>;
-  for (var y = 0u; y < 4u; y++) {
-    let m0 = src[(4u * y) * stride + at];
-    let m1 = src[(4u * y + 1u) * stride + at];
-    let m2 = src[(4u * y + 2u) * stride + at];
-    let m3 = src[(4u * y + 3u) * stride + at];
-    r[2u * y] = m0 + m1 + m2;
-    r[2u * y + 1u] = m1 - m2 - m3;
-  }
+  // A^T on each row y of M: r$y = (row y) A.
+  // #for y < 4
+  let m$y = vec4<f32>(src[4u * $yu * stride + at], src[(4u * $yu + 1u) * stride + at], src[(4u * $yu + 2u) * stride + at], src[(4u * $yu + 3u) * stride + at]);
+  let r$y = vec2<f32>(m$y.x + m$y.y + m$y.z, m$y.y - m$y.z - m$y.w);
+  // #end
   var bias = 0.0;
   if (params.has_bias != 0u) {
     bias = bias_in[ch];
   }
+  let top = r0 + r1 + r2 + bias;
+  let bottom = r1 - r2 - r3 + bias;
   let per_image = params.tiles_h * params.tiles_w;
   let b = tile / per_image;
   let oh = 2u * ((tile % per_image) / params.tiles_w);
   let ow = 2u * (tile % params.tiles_w);
   let base = ((b * params.channels + ch) * params.out_h + oh) * params.out_w + ow;
-  dst[base] = r[0] + r[2] + r[4] + bias;
+  dst[base] = top.x;
   let right = ow + 1u < params.out_w;
-  let below = oh + 1u < params.out_h;
   if (right) {
-    dst[base + 1u] = r[1] + r[3] + r[5] + bias;
+    dst[base + 1u] = top.y;
   }
-  if (below) {
-    dst[base + params.out_w] = r[2] - r[4] - r[6] + bias;
+  if (oh + 1u < params.out_h) {
+    dst[base + params.out_w] = bottom.x;
     if (right) {
-      dst[base + params.out_w + 1u] = r[3] - r[5] - r[7] + bias;
+      dst[base + params.out_w + 1u] = bottom.y;
     }
   }
 }
