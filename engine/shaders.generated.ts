@@ -2616,6 +2616,218 @@ fn wino_dw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     dst[i * 9u + 6u + j] = 0.5 * (u1 + u2) + u3;
   }
 }
+
+// ------------------------------------------------------------------------- F(4x4, 3x3)
+//
+// The same five kernels for 4x4 output tiles (6x6 input tiles, 36 points; interpolation points
+// 0, 1, -1, 2, -2 and infinity, Lavin & Gray 2016): 36 multiplies per tile and channel pair
+// where F(2x2, 3x3) does 64 and the implicit GEMM 144, and 2.25 values in the Winograd domain
+// per value of x or y where F(2x2, 3x3) has 4. Six values travel as a struct of vec4s (kept in
+// registers, unlike an array).
+
+struct Six {
+  v0: vec4<f32>,
+  v1: vec4<f32>,
+  v2: vec4<f32>,
+  v3: vec4<f32>,
+  v4: vec4<f32>,
+  v5: vec4<f32>,
+}
+
+// B^T of F(4x4, 3x3) applied to six values.
+fn bt6(d: Six) -> Six {
+  return Six(
+    4.0 * d.v0 - 5.0 * d.v2 + d.v4,
+    d.v3 + d.v4 - 4.0 * (d.v1 + d.v2),
+    d.v4 - d.v3 + 4.0 * (d.v1 - d.v2),
+    d.v4 - d.v2 + 2.0 * (d.v3 - d.v1),
+    d.v4 - d.v2 + 2.0 * (d.v1 - d.v3),
+    4.0 * d.v1 - 5.0 * d.v3 + d.v5,
+  );
+}
+
+// A of F(4x4, 3x3) (6 x 4) applied to four values: the adjoint of the output transform.
+fn a6(y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) -> Six {
+  return Six(y0, y0 + y1 + y2 + y3, y0 - y1 + y2 - y3, y0 + 2.0 * y1 + 4.0 * y2 + 8.0 * y3, y0 - 2.0 * y1 + 4.0 * y2 - 8.0 * y3, y3);
+}
+
+// G of F(4x4, 3x3) (6 x 3) applied to three values.
+fn g6(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>) -> Six {
+  return Six(
+    0.25 * a,
+    -(a + b + c) / 6.0,
+    -(a - b + c) / 6.0,
+    a / 24.0 + b / 12.0 + c / 6.0,
+    a / 24.0 - b / 12.0 + c / 6.0,
+    c,
+  );
+}
+
+// Stores points 6 i .. 6 i + 5 to dst4[p][tile][c4].
+fn store_six(s: Slot, i: u32, v: Six) {
+  let stride = (params.tiles + 1u) * params.c4;
+  let at = 6u * i * stride + s.tile * params.c4 + s.c4;
+  dst4[at] = v.v0;
+  dst4[at + stride] = v.v1;
+  dst4[at + 2u * stride] = v.v2;
+  dst4[at + 3u * stride] = v.v3;
+  dst4[at + 4u * stride] = v.v4;
+  dst4[at + 5u * stride] = v.v5;
+}
+
+// B^T d B of the 6x6 patch at (4 th - pad_h, 4 tw - pad_w), four channels per thread.
+@compute @workgroup_size(WG)
+fn wino4_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let s = slot(i);
+  let zero = vec4<f32>(0.0);
+  // #for x < 6
+  var col$x = Six(zero, zero, zero, zero, zero, zero);
+  // #end
+  if (s.tile < params.tiles) {
+    let h0 = i32(4u * s.th) - i32(params.pad_h);
+    let w0 = i32(4u * s.tw) - i32(params.pad_w);
+    let c = s.c4 * 4u;
+    // #for x < 6
+    col$x = bt6(Six(pixel4(s.b, c, h0, w0 + $x), pixel4(s.b, c, h0 + 1, w0 + $x), pixel4(s.b, c, h0 + 2, w0 + $x), pixel4(s.b, c, h0 + 3, w0 + $x), pixel4(s.b, c, h0 + 4, w0 + $x), pixel4(s.b, c, h0 + 5, w0 + $x)));
+    // #end
+  }
+  // #for y < 6
+  store_six(s, $yu, bt6(Six(col0.v$y, col1.v$y, col2.v$y, col3.v$y, col4.v$y, col5.v$y)));
+  // #end
+}
+
+// A dy A^T of the 4x4 output-gradient tile at (4 th, 4 tw) (zero past the output).
+@compute @workgroup_size(WG)
+fn wino4_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let s = slot(i);
+  let zero = vec4<f32>(0.0);
+  // #for x < 4
+  var col$x = Six(zero, zero, zero, zero, zero, zero);
+  // #end
+  if (s.tile < params.tiles) {
+    let h = i32(4u * s.th);
+    let w = i32(4u * s.tw);
+    let c = s.c4 * 4u;
+    // #for x < 4
+    col$x = a6(pixel4(s.b, c, h, w + $x), pixel4(s.b, c, h + 1, w + $x), pixel4(s.b, c, h + 2, w + $x), pixel4(s.b, c, h + 3, w + $x));
+    // #end
+  }
+  // #for y < 6
+  store_six(s, $yu, a6(col0.v$y, col1.v$y, col2.v$y, col3.v$y));
+  // #end
+}
+
+// G g G^T for one row and four K values, as [36][rows][k4].
+@compute @workgroup_size(WG)
+fn wino4_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let k4 = i % params.c4;
+  let row = i / params.c4;
+  let k = k4 * 4u;
+  // Column transform of each kernel row, then the row transform of each column point.
+  // #for y < 3
+  let r$y = g6(weight4(row, k, $yu, 0u), weight4(row, k, $yu, 1u), weight4(row, k, $yu, 2u));
+  // #end
+  let stride = params.rows * params.c4;
+  let at = row * params.c4 + k4;
+  // #for q < 6
+  let p$q = g6(r0.v$q, r1.v$q, r2.v$q);
+  dst4[$qu * stride + at] = p$q.v0;
+  dst4[(6u + $qu) * stride + at] = p$q.v1;
+  dst4[(12u + $qu) * stride + at] = p$q.v2;
+  dst4[(18u + $qu) * stride + at] = p$q.v3;
+  dst4[(24u + $qu) * stride + at] = p$q.v4;
+  dst4[(30u + $qu) * stride + at] = p$q.v5;
+  // #end
+}
+
+// A^T of F(4x4, 3x3) (4 x 6) on six scalars.
+fn at6(m0: f32, m1: f32, m2: f32, m3: f32, m4: f32, m5: f32) -> vec4<f32> {
+  return vec4<f32>(m0 + m1 + m2 + m3 + m4, m1 - m2 + 2.0 * (m3 - m4), m1 + m2 + 4.0 * (m3 + m4), m1 - m2 + 8.0 * (m3 - m4) + m5);
+}
+
+// y = A^T M A + bias for one channel and 4x4 tile; M is [36][channels][tiles].
+@compute @workgroup_size(WG)
+fn wino4_output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let tile = i % params.tiles;
+  let ch = i / params.tiles;
+  let stride = params.channels * params.tiles;
+  let at = ch * params.tiles + tile;
+  // r$y: row y of M times A (the four output columns).
+  // #for y < 6
+  let r$y = at6(src[(6u * $yu) * stride + at], src[(6u * $yu + 1u) * stride + at], src[(6u * $yu + 2u) * stride + at], src[(6u * $yu + 3u) * stride + at], src[(6u * $yu + 4u) * stride + at], src[(6u * $yu + 5u) * stride + at]);
+  // #end
+  var bias = 0.0;
+  if (params.has_bias != 0u) {
+    bias = bias_in[ch];
+  }
+  let rows = mat4x4<f32>(
+    r0 + r1 + r2 + r3 + r4,
+    r1 - r2 + 2.0 * (r3 - r4),
+    r1 + r2 + 4.0 * (r3 + r4),
+    r1 - r2 + 8.0 * (r3 - r4) + r5,
+  );
+  let per_image = params.tiles_h * params.tiles_w;
+  let b = tile / per_image;
+  let oh = 4u * ((tile % per_image) / params.tiles_w);
+  let ow = 4u * (tile % params.tiles_w);
+  let base = ((b * params.channels + ch) * params.out_h + oh) * params.out_w + ow;
+  let cols = min(params.out_w - ow, 4u);
+  let nrows = min(params.out_h - oh, 4u);
+  for (var a = 0u; a < nrows; a++) {
+    let v = rows[a] + bias;
+    let o = base + a * params.out_w;
+    dst[o] = v.x;
+    if (cols > 1u) { dst[o + 1u] = v.y; }
+    if (cols > 2u) { dst[o + 2u] = v.z; }
+    if (cols > 3u) { dst[o + 3u] = v.w; }
+  }
+}
+
+// G^T of F(4x4, 3x3) (3 x 6) on six scalars.
+fn gt6s(u0: f32, u1: f32, u2: f32, u3: f32, u4: f32, u5: f32) -> vec3<f32> {
+  return vec3<f32>(0.25 * u0 - (u1 + u2) / 6.0 + (u3 + u4) / 24.0, (u2 - u1) / 6.0 + (u3 - u4) / 12.0, (u3 + u4 - u1 - u2) / 6.0 + u5);
+}
+
+// G^T on six rows of three values (the result's columns are the rows of dw).
+fn gt6(u0: vec3<f32>, u1: vec3<f32>, u2: vec3<f32>, u3: vec3<f32>, u4: vec3<f32>, u5: vec3<f32>) -> mat3x3<f32> {
+  return mat3x3<f32>(0.25 * u0 - (u1 + u2) / 6.0 + (u3 + u4) / 24.0, (u2 - u1) / 6.0 + (u3 - u4) / 12.0, (u3 + u4 - u1 - u2) / 6.0 + u5);
+}
+
+// dw = G^T dU G for one (output channel, input channel) pair; dU is [36][rows][k].
+@compute @workgroup_size(WG)
+fn wino4_dw(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let stride = params.rows * params.k;
+  // r$y: row y of dU times G (the three kernel columns).
+  // #for y < 6
+  let r$y = gt6s(src[(6u * $yu) * stride + i], src[(6u * $yu + 1u) * stride + i], src[(6u * $yu + 2u) * stride + i], src[(6u * $yu + 3u) * stride + i], src[(6u * $yu + 4u) * stride + i], src[(6u * $yu + 5u) * stride + i]);
+  // #end
+  let d = gt6(r0, r1, r2, r3, r4, r5);
+  // #for a < 3
+  dst[i * 9u + 3u * $au] = d[$a].x;
+  dst[i * 9u + 3u * $au + 1u] = d[$a].y;
+  dst[i * 9u + 3u * $au + 2u] = d[$a].z;
+  // #end
+}
 `,
   },
 };

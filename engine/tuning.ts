@@ -30,6 +30,8 @@ export interface Tile {
    * to the texel kernel with the same tile.
    */
   kind?: "texel" | "shared" | "winograd";
+  /** Output tile of kind "winograd": F(2x2, 3x3) or F(4x4, 3x3) (default 4). */
+  winograd?: 2 | 4;
 }
 
 /** Tiles of the three convolution kernels. */

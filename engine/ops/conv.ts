@@ -533,8 +533,10 @@ function winogradTile(e: Engine, family: Family & `conv_${string}`, geo: Geometr
 
 /** The point GEMMs of the Winograd path, with the register tile of `tile`. */
 function pointGemms(tile: Tile): PointGemms {
+  const m = tile.winograd ?? 4;
   const texel: Tile = { bm: tile.bm, bn: tile.bn, wgX: tile.wgX, wgY: tile.wgY };
   return {
+    m,
     gemm: (geo, act, wt, shape, source) => gemm(false, geo, act, wt, null, shape, source, texel),
     dw: (geo, act, gp, shape, source) => dwGemm(geo, act, gp, shape, source, texel),
   };

@@ -18,14 +18,21 @@ import type { Tensor } from "../tensor.ts";
 import type { TexelBuffer } from "../buffers.ts";
 import type { Geometry } from "./conv.ts";
 
-/** Transform points of F(2x2, 3x3): the 4x4 input tile's. */
-const POINTS = 16;
+/** Output tile size of a Winograd variant: F(2x2, 3x3) or F(4x4, 3x3). */
+export type WinogradTile = 2 | 4;
+
+/** A variant's transform points ((m + 2)^2) and the entry-name prefix of its kernels. */
+function variant(m: WinogradTile): { points: number; prefix: "wino" | "wino4" } {
+  return m === 2 ? { points: 16, prefix: "wino" } : { points: 36, prefix: "wino4" };
+}
 
 /**
  * The GEMM kernels of engine/ops/conv.ts the Winograd path runs its point products with (passed
  * in, so that conv.ts alone imports this module).
  */
 export interface PointGemms {
+  /** Output tile of the variant to run. */
+  m: WinogradTile;
   /** conv_gemm's forward over packed operands: `act` [groups][rows + 1][k4], `wt` [groups][m][k4]. */
   gemm(
     geo: Geometry,
@@ -58,28 +65,28 @@ interface Tiles {
   count: number;
 }
 
-function tilesOf(batch: number, outH: number, outW: number): Tiles {
-  const h = Math.ceil(outH / 2);
-  const w = Math.ceil(outW / 2);
+function tilesOf(m: WinogradTile, batch: number, outH: number, outW: number): Tiles {
+  const h = Math.ceil(outH / m);
+  const w = Math.ceil(outW / m);
   return { h, w, count: batch * h * w };
 }
 
 /**
- * The 16 point GEMMs as a 1x1 convolution with a group per point: `m` output rows per point,
+ * The point GEMMs as a 1x1 convolution with a group per point: `m` output rows per point,
  * K = `k`, one position per tile.
  */
-function pointGeometry(m: number, k: number, tiles: Tiles): Geometry {
+function pointGeometry(points: number, m: number, k: number, tiles: Tiles): Geometry {
   return {
     batch: 1,
-    cin: POINTS * k,
+    cin: points * k,
     height: tiles.count,
     width: 1,
-    cout: POINTS * m,
+    cout: points * m,
     outH: tiles.count,
     outW: 1,
     kH: 1,
     kW: 1,
-    groups: POINTS,
+    groups: points,
     cpg: k,
     opg: m,
     stride: [1, 1],
@@ -91,7 +98,7 @@ function pointGeometry(m: number, k: number, tiles: Tiles): Geometry {
 /** Runs a transform writing `texels` vec4s and copies them into a pooled texel buffer. */
 function toTexels(
   src: Tensor,
-  entry: "wino_input" | "wino_grad" | "wino_weight",
+  entry: string,
   uniforms: Record<string, number>,
   texels: number,
 ): TexelBuffer {
@@ -105,20 +112,22 @@ function toTexels(
 }
 
 /**
- * The 4x4 tiles of `src` [batch, channels, height, width] in the Winograd domain as
- * [16][tiles + 1][c4] vec4s (a zero row after each point's tiles): B^T d B of the input patches
- * at (2 ty - pad, 2 tx - pad) (`entry` wino_input), or A dy A^T of the gradient's 2x2 tiles
- * (wino_grad, `pad` unused).
+ * The (m + 2)^2 tiles of `src` [batch, channels, height, width] in the Winograd domain as
+ * [points][tiles + 1][c4] vec4s (a zero row after each point's tiles): B^T d B of the input
+ * patches at (m ty - pad, m tx - pad) (`what` input), or A dy A^T of the gradient's m x m tiles
+ * (`what` grad, `pad` unused).
  */
 function transformTiles(
+  m: WinogradTile,
   src: Tensor,
-  entry: "wino_input" | "wino_grad",
+  what: "input" | "grad",
   pad: readonly number[],
   tiles: Tiles,
 ): TexelBuffer {
+  const { points, prefix } = variant(m);
   const [batch, channels, height, width] = src.shape;
   const c4 = Math.ceil(channels / 4);
-  return toTexels(src, entry, {
+  return toTexels(src, `${prefix}_${what}`, {
     batch,
     channels,
     height,
@@ -130,20 +139,21 @@ function transformTiles(
     tiles: tiles.count,
     c4,
     total: (tiles.count + 1) * c4,
-  }, POINTS * (tiles.count + 1) * c4);
+  }, points * (tiles.count + 1) * c4);
 }
 
 /**
- * G w G^T as [16][rows][k4] vec4s: forward rows are output channels and K input channels
+ * G w G^T as [points][rows][k4] vec4s: forward rows are output channels and K input channels
  * (`transposed` false); the input gradient's are input channels and K output channels, the
  * kernel flipped.
  */
-function transformWeight(weight: Tensor, transposed: boolean): TexelBuffer {
+function transformWeight(m: WinogradTile, weight: Tensor, transposed: boolean): TexelBuffer {
+  const { points, prefix } = variant(m);
   const [cout, cin] = weight.shape;
   const rows = transposed ? cin : cout;
   const k = transposed ? cout : cin;
   const c4 = Math.ceil(k / 4);
-  return toTexels(weight, "wino_weight", {
+  return toTexels(weight, `${prefix}_weight`, {
     rows,
     k,
     s_row: transposed ? 9 : cin * 9,
@@ -151,36 +161,39 @@ function transformWeight(weight: Tensor, transposed: boolean): TexelBuffer {
     flip: transposed ? 1 : 0,
     c4,
     total: rows * c4,
-  }, POINTS * rows * c4);
+  }, points * rows * c4);
 }
 
 /**
  * A stride-1 3x3 convolution of `src` [batch, k, h, w] with the transformed kernel `u`
- * ([16][m][k4]) and padding `pad`, giving [batch, m, outH, outW] (plus `bias`).
+ * ([points][rows][k4]) and padding `pad`, giving [batch, rows, outH, outW] (plus `bias`).
  */
 function convolve(
   gemms: PointGemms,
+  m: WinogradTile,
   src: Tensor,
   u: TexelBuffer,
-  m: number,
+  rows: number,
   pad: readonly number[],
   out: readonly [number, number],
   bias: Tensor | null,
 ): Tensor {
   const e = src.engine;
+  const { points, prefix } = variant(m);
   const [batch, k] = src.shape;
-  const tiles = tilesOf(batch, out[0], out[1]);
-  const v = transformTiles(src, "wino_input", pad, tiles);
-  const points = gemms.gemm(pointGeometry(m, k, tiles), v, u, [POINTS * m * tiles.count], src);
+  const tiles = tilesOf(m, batch, out[0], out[1]);
+  const v = transformTiles(m, src, "input", pad, tiles);
+  const geo = pointGeometry(points, rows, k, tiles);
+  const prod = gemms.gemm(geo, v, u, [points * rows * tiles.count], src);
   e.releaseTexels(v);
-  const y = e.empty([batch, m, out[0], out[1]]);
-  const total = m * tiles.count;
-  e.run({ file: "winograd", entry: "wino_output" }, {
-    src: points,
-    bias_in: bias ?? points,
+  const y = e.empty([batch, rows, out[0], out[1]]);
+  const total = rows * tiles.count;
+  e.run({ file: "winograd", entry: `${prefix}_output` }, {
+    src: prod,
+    bias_in: bias ?? prod,
     dst: y,
   }, {
-    channels: m,
+    channels: rows,
     tiles_h: tiles.h,
     tiles_w: tiles.w,
     tiles: tiles.count,
@@ -189,7 +202,7 @@ function convolve(
     has_bias: bias ? 1 : 0,
     total,
   }, e.grid(total));
-  points.dispose();
+  prod.dispose();
   return y;
 }
 
@@ -201,8 +214,9 @@ export function winogradForward(
   bias: Tensor | null,
   geo: Geometry,
 ): Tensor {
-  const u = transformWeight(weight, false);
-  const y = convolve(gemms, x, u, geo.cout, geo.padding, [geo.outH, geo.outW], bias);
+  const m = gemms.m;
+  const u = transformWeight(m, weight, false);
+  const y = convolve(gemms, m, x, u, geo.cout, geo.padding, [geo.outH, geo.outW], bias);
   x.engine.releaseTexels(u);
   return y;
 }
@@ -214,9 +228,10 @@ export function winogradInputGrad(
   weight: Tensor,
   geo: Geometry,
 ): Tensor {
-  const u = transformWeight(weight, true);
+  const m = gemms.m;
+  const u = transformWeight(m, weight, true);
   const pad = geo.padding.map((p) => 2 - p);
-  const dx = convolve(gemms, g, u, geo.cin, pad, [geo.height, geo.width], null);
+  const dx = convolve(gemms, m, g, u, geo.cin, pad, [geo.height, geo.width], null);
   g.engine.releaseTexels(u);
   return dx;
 }
@@ -229,17 +244,18 @@ export function winogradWeightGrad(
   geo: Geometry,
 ): Tensor {
   const e = x.engine;
-  const tiles = tilesOf(geo.batch, geo.outH, geo.outW);
-  const v = transformTiles(x, "wino_input", geo.padding, tiles);
-  const gt = transformTiles(g, "wino_grad", [0, 0], tiles);
-  const du = gemms.dw(pointGeometry(geo.cout, geo.cin, tiles), v, gt, [
-    POINTS * geo.cout * geo.cin,
-  ], x);
+  const m = gemms.m;
+  const { points, prefix } = variant(m);
+  const tiles = tilesOf(m, geo.batch, geo.outH, geo.outW);
+  const v = transformTiles(m, x, "input", geo.padding, tiles);
+  const gt = transformTiles(m, g, "grad", [0, 0], tiles);
+  const geoP = pointGeometry(points, geo.cout, geo.cin, tiles);
+  const du = gemms.dw(geoP, v, gt, [points * geo.cout * geo.cin], x);
   e.releaseTexels(v);
   e.releaseTexels(gt);
   const dw = e.empty([geo.cout, geo.cin, 3, 3]);
   const total = geo.cout * geo.cin;
-  e.run({ file: "winograd", entry: "wino_dw" }, { src: du, dst: dw }, {
+  e.run({ file: "winograd", entry: `${prefix}_dw` }, { src: du, dst: dw }, {
     rows: geo.cout,
     k: geo.cin,
     total,
