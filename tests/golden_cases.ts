@@ -45,6 +45,7 @@ export const FAMILIES = [
   "matmul",
   "conv2d",
   "winograd",
+  "winograd_f2",
   "norm",
   "pool",
   "losses",

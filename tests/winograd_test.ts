@@ -15,11 +15,15 @@ import { type ConvCase, cpuConv, cpuConvGrads } from "./cpu_reference.ts";
 
 /** Every conv kernel as Winograd where the layer qualifies. */
 const WINOGRAD = { kind: "winograd" } as const;
-const e = await Engine.create({
-  seed: 3,
-  tuning: { conv: { fwd: WINOGRAD, dx: WINOGRAD, dw: WINOGRAD } },
-});
 const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/** An engine running every conv kernel as Winograd F(m x m, 3x3) where the layer qualifies. */
+function winogradEngine(m: 2 | 4): Promise<Engine> {
+  const kind = { ...WINOGRAD, winograd: m };
+  return Engine.create({ seed: 3, tuning: { conv: { fwd: kind, dx: kind, dw: kind } } });
+}
+
+let e: Engine;
 
 /** Forward and both gradients of `c` on the GPU next to the CPU reference's. */
 async function check(c: ConvCase, seed: number, atol = 1e-4): Promise<void> {
@@ -77,78 +81,98 @@ Deno.test("winograd: tuning accepts the kind for conv families only", () => {
   );
 });
 
-Deno.test("property: winograd conv2d and its gradients equal the CPU reference", opts, async () => {
-  const cases = fc.record({
-    n: fc.integer({ min: 1, max: 2 }),
-    cin: fc.integer({ min: 1, max: 13 }),
-    cout: fc.integer({ min: 1, max: 21 }),
-    h: fc.integer({ min: 1, max: 11 }),
-    w: fc.integer({ min: 1, max: 11 }),
-    pad: fc.integer({ min: 0, max: 2 }),
-    seed: fc.integer({ min: 0, max: 1000 }),
+for (const m of [2, 4] as const) {
+  Deno.test(`winograd F(${m}x${m}): engine`, opts, async () => {
+    e = await winogradEngine(m);
   });
-  await fc.assert(
-    fc.asyncProperty(cases, async (r) => {
-      if (r.h + 2 * r.pad < 3 || r.w + 2 * r.pad < 3) return;
-      await check(stride1(r.n, r.cin, r.cout, r.h, r.w, r.pad), r.seed);
-    }),
-    { numRuns: 25, seed: 11 },
+
+  Deno.test(
+    `property: winograd F(${m}x${m}, 3x3) conv2d and its gradients equal the CPU reference`,
+    opts,
+    async () => {
+      const cases = fc.record({
+        n: fc.integer({ min: 1, max: 2 }),
+        cin: fc.integer({ min: 1, max: 13 }),
+        cout: fc.integer({ min: 1, max: 21 }),
+        h: fc.integer({ min: 1, max: 11 }),
+        w: fc.integer({ min: 1, max: 11 }),
+        pad: fc.integer({ min: 0, max: 2 }),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      });
+      await fc.assert(
+        fc.asyncProperty(cases, async (r) => {
+          if (r.h + 2 * r.pad < 3 || r.w + 2 * r.pad < 3) return;
+          await check(stride1(r.n, r.cin, r.cout, r.h, r.w, r.pad), r.seed);
+        }),
+        { numRuns: 25, seed: 11 },
+      );
+    },
   );
-});
 
-Deno.test("winograd: batch 1, odd sizes, padding 0, 1, 2", opts, async () => {
-  for (const pad of [0, 1, 2]) await check(stride1(1, 5, 7, 9, 7, pad), 40 + pad);
-  // The Winograd forward is 4 dispatches (weight and input transform, point GEMMs, output
-  // transform), the implicit GEMM's 3 (two packs, GEMM): the kind really took effect.
-  const before = e.dispatchCount;
-  e.tidy(() => conv2d(e.rand([1, 5, 9, 7]), e.rand([7, 5, 3, 3]), { padding: 1 }));
-  assert.equal(e.dispatchCount - before, 2 + 4);
-});
+  Deno.test(`winograd F(${m}x${m}): batch 1, odd sizes, padding 0, 1, 2`, opts, async () => {
+    for (const pad of [0, 1, 2]) await check(stride1(1, 5, 7, 9, 7, pad), 40 + pad);
+    // The Winograd forward is 4 dispatches (weight and input transform, point GEMMs, output
+    // transform), the implicit GEMM's 3 (two packs, GEMM): the kind really took effect.
+    const before = e.dispatchCount;
+    e.tidy(() => conv2d(e.rand([1, 5, 9, 7]), e.rand([7, 5, 3, 3]), { padding: 1 }));
+    assert.equal(e.dispatchCount - before, 2 + 4);
+  });
 
-Deno.test("winograd: a weight gradient over more tiles than one loop may visit", opts, async () => {
-  // 513 x 513 tiles: conv_dw visits 4 tiles per iteration, so one unsplit loop over the tiles
-  // would run 65,793 iterations, past llvmpipe's 65,535 (it would silently stop early).
-  const c = stride1(1, 1, 2, 1025, 1026, 1);
-  const tiles = Math.ceil(c.h / 2) * Math.ceil(c.w / 2);
-  assert.ok(tiles / 4 > 65535, "the case needs the split");
-  const xv = randnArray(c.h * c.w, 71);
-  const wv = randnArray(2 * 9, 72);
-  const { oh, ow } = cpuConv(xv, wv, c);
-  const gv = randnArray(2 * oh * ow, 73);
-  const ref = cpuConvGrads(xv, wv, gv, c);
-  const dw = e.tidy(() =>
-    conv2dWeightGrad(e.tensor(xv, [1, 1, c.h, c.w]), [2, 1, 3, 3], e.tensor(gv, [1, 2, oh, ow]), {
-      padding: 1,
-    })
-  );
-  // Sums of ~1M products: float rounding grows with the count.
-  assertClose(await dw.read(), ref.dw, { atol: 2e-2, rtol: 1e-3, label: "large dw" });
-  dw.dispose();
-});
-
-Deno.test("winograd: layers that do not qualify fall back to the implicit GEMM", opts, async () => {
-  const cases: ConvCase[] = [
-    { ...stride1(2, 4, 6, 9, 8, 1), stride: 2 },
-    { ...stride1(1, 4, 4, 9, 9, 2), dil: 2 },
-    { ...stride1(1, 4, 6, 7, 7, 1), groups: 2 },
-    { ...stride1(1, 3, 5, 8, 8, 2), k: 5 },
-  ];
-  for (const [i, c] of cases.entries()) {
-    const xv = randnArray(c.n * c.cin * c.h * c.w, 80 + i);
-    const wShape = [c.cout, c.cin / c.groups, c.k, c.k];
-    const wv = randnArray(wShape.reduce((a, b) => a * b), 90 + i);
-    const { out } = cpuConv(xv, wv, c);
-    const y = e.tidy(() =>
-      conv2d(e.tensor(xv, [c.n, c.cin, c.h, c.w]), e.tensor(wv, wShape), {
-        stride: c.stride,
-        padding: c.pad,
-        dilation: c.dil,
-        groups: c.groups,
-      })
+  Deno.test(`winograd F(${m}x${m}): a weight gradient split over tiles`, opts, async () => {
+    // F(2x2, 3x3): 513 x 513 tiles; conv_dw visits 4 tiles per loop iteration, so one unsplit
+    // loop would run 65,793 iterations, past llvmpipe's 65,535 (it would silently stop early).
+    // F(4x4, 3x3) cannot get there: its 36 points of 262,140 tiles exceed WebGPU's default
+    // 128 MiB storage binding (such layers fall back), so it checks a split into chunks.
+    const c = m === 2 ? stride1(1, 1, 2, 1025, 1026, 1) : stride1(2, 3, 5, 250, 251, 1);
+    const tiles = c.n * Math.ceil(c.h / m) * Math.ceil(c.w / m);
+    if (m === 2) assert.ok(tiles / 4 > 65535, "one loop over the tiles would pass the limit");
+    assert.ok(tiles > e.tuning.budgets.dwChunk, "the reduction is split");
+    const xv = randnArray(c.n * c.cin * c.h * c.w, 71);
+    const wv = randnArray(c.cout * c.cin * 9, 72);
+    const { oh, ow } = cpuConv(xv, wv, c);
+    const gv = randnArray(c.n * c.cout * oh * ow, 73);
+    const ref = cpuConvGrads(xv, wv, gv, c);
+    const dw = e.tidy(() =>
+      conv2dWeightGrad(
+        e.tensor(xv, [c.n, c.cin, c.h, c.w]),
+        [c.cout, c.cin, 3, 3],
+        e.tensor(gv, [c.n, c.cout, oh, ow]),
+        { padding: 1 },
+      )
     );
-    assertClose(await y.read(), out, { atol: 1e-4, label: `fallback ${JSON.stringify(c)}` });
-    y.dispose();
-  }
-});
+    // Sums of ~1M products: float rounding grows with the count.
+    assertClose(await dw.read(), ref.dw, { atol: 2e-2, rtol: 1e-3, label: "large dw" });
+    dw.dispose();
+  });
 
-Deno.test("winograd: destroy engine", opts, () => e.destroy());
+  Deno.test(
+    `winograd F(${m}x${m}): layers that do not qualify fall back to the implicit GEMM`,
+    opts,
+    async () => {
+      const cases: ConvCase[] = [
+        { ...stride1(2, 4, 6, 9, 8, 1), stride: 2 },
+        { ...stride1(1, 4, 4, 9, 9, 2), dil: 2 },
+        { ...stride1(1, 4, 6, 7, 7, 1), groups: 2 },
+        { ...stride1(1, 3, 5, 8, 8, 2), k: 5 },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const xv = randnArray(c.n * c.cin * c.h * c.w, 80 + i);
+        const wShape = [c.cout, c.cin / c.groups, c.k, c.k];
+        const wv = randnArray(wShape.reduce((a, b) => a * b), 90 + i);
+        const { out } = cpuConv(xv, wv, c);
+        const y = e.tidy(() =>
+          conv2d(e.tensor(xv, [c.n, c.cin, c.h, c.w]), e.tensor(wv, wShape), {
+            stride: c.stride,
+            padding: c.pad,
+            dilation: c.dil,
+            groups: c.groups,
+          })
+        );
+        assertClose(await y.read(), out, { atol: 1e-4, label: `fallback ${JSON.stringify(c)}` });
+        y.dispose();
+      }
+    },
+  );
+
+  Deno.test(`winograd F(${m}x${m}): destroy engine`, opts, () => e.destroy());
+}

@@ -10,6 +10,7 @@ import { checkTile, type Family, type Tile } from "../tuning.ts";
 import {
   type PointGemms,
   winogradApplies,
+  winogradFits,
   winogradForward,
   winogradInputGrad,
   winogradWeightGrad,
@@ -521,14 +522,16 @@ function withPackedGrad<T>(g: Tensor, geo: Geometry, fn: (gp: () => TexelBuffer)
 }
 
 /**
- * The tile of `family`'s kernel when that kernel runs as Winograd: the layer qualifies and the
- * tile chosen for its GEMM (tuned or fixed) has kind "winograd"; otherwise null.
+ * The tile of `family`'s kernel when that kernel runs as Winograd: the layer qualifies, the
+ * tile chosen for its GEMM (tuned or fixed) has kind "winograd" and the buffers fit the device;
+ * otherwise null.
  */
 function winogradTile(e: Engine, family: Family & `conv_${string}`, geo: Geometry): Tile | null {
   if (!winogradApplies(geo)) return null;
   const d = gemmDims(geo)[family];
   const tile = e.tileFor(family, d.m, d.n, d.k);
-  return tile.kind === "winograd" ? tile : null;
+  if (tile.kind !== "winograd") return null;
+  return winogradFits(e, geo, tile.winograd ?? 4, family) ? tile : null;
 }
 
 /** The point GEMMs of the Winograd path, with the register tile of `tile`. */

@@ -14,6 +14,7 @@
  *             kernel and padding 2 - pad
  *   weight gradient: dU[p] = (A dy A^T)[p]^T V[p] summed over tiles, dw = G^T dU G
  */
+import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import type { TexelBuffer } from "../buffers.ts";
 import type { Geometry } from "./conv.ts";
@@ -58,7 +59,34 @@ export function winogradApplies(geo: Geometry): boolean {
     ones(geo.dilation) && geo.padding.every((p) => p >= 0 && p <= 2);
 }
 
-/** 2x2 output tiles of a [batch, *, outH, outW] output. */
+/**
+ * Whether the largest buffers of `family`'s Winograd kernels (the transformed tiles, written
+ * through one storage binding before their copy into a texel buffer, and the point products)
+ * fit the device's storage-binding limit; the implicit GEMM runs where they do not.
+ */
+export function winogradFits(
+  e: Engine,
+  geo: Geometry,
+  m: WinogradTile,
+  family: "conv_fwd" | "conv_dx" | "conv_dw",
+): boolean {
+  const { points } = variant(m);
+  const vec4s = (c: number) => Math.ceil(c / 4) * 16;
+  const out = tilesOf(m, geo.batch, geo.outH, geo.outW).count;
+  const inp = tilesOf(m, geo.batch, geo.height, geo.width).count;
+  const dwChunk = e.tuning.budgets.dwChunk;
+  const bytes = family === "conv_fwd"
+    ? [points * (out + 1) * vec4s(geo.cin), points * geo.cout * out * 4]
+    : family === "conv_dx"
+    ? [points * (inp + 1) * vec4s(geo.cout), points * geo.cin * inp * 4]
+    : [
+      points * (out + 1) * vec4s(Math.max(geo.cin, geo.cout)),
+      points * geo.cout * geo.cin * 4 * Math.ceil(out / dwChunk),
+    ];
+  return bytes.every((b) => b <= e.device.limits.maxStorageBufferBindingSize);
+}
+
+/** m x m output tiles of a [batch, *, outH, outW] output. */
 interface Tiles {
   h: number;
   w: number;

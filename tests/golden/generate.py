@@ -439,12 +439,13 @@ def conv2d():
     return fam
 
 
-def winograd():
-    """conv2d cases run with every conv kernel forced to Winograd F(2x2, 3x3): stride-1 3x3
+def winograd(m=4):
+    """conv2d cases run with every conv kernel forced to Winograd F(m x m, 3x3): stride-1 3x3
     layers with odd sizes, channel counts not divisible by 4, batch 1, padding 0, 1, 2; and a
     stride-2 layer that falls back to the implicit GEMM."""
-    kind = {"kind": "winograd"}
-    fam = Family("winograd", {"conv": {"fwd": kind, "dx": kind, "dw": kind}})
+    kind = {"kind": "winograd", "winograd": m}
+    name = "winograd" if m == 4 else "winograd_f%d" % m
+    fam = Family(name, {"conv": {"fwd": kind, "dx": kind, "dw": kind}})
     # (name, x shape, w shape, stride, padding, bias)
     cases = [
         ("p1_odd_batch1", [1, 5, 7, 9], [6, 5, 3, 3], 1, 1, True),
@@ -466,7 +467,7 @@ def winograd():
         def fn(x, weight, bias=None, stride=stride, padding=padding):
             return F.conv2d(x, weight, bias, stride=stride, padding=padding)
 
-        fam.add("winograd_" + name, "conv2d", args, inputs, fn)
+        fam.add(fam.name + "_" + name, "conv2d", args, inputs, fn)
     return fam
 
 
@@ -642,7 +643,9 @@ def losses():
 def main():
     torch.set_default_dtype(torch.float64)
     total = 0
-    for make in (elementwise, reduce, layout, matmul, conv2d, winograd, norm, pool, losses):
+    winograd2 = lambda: winograd(2)  # noqa: E731
+    for make in (elementwise, reduce, layout, matmul, conv2d, winograd, winograd2, norm, pool,
+                 losses):
         path, n = make().write()
         size = os.path.getsize(path)
         total += size
