@@ -309,7 +309,7 @@ export function formatReport(r: BenchReport): string {
   if (r.winograd?.length) {
     lines.push(
       "",
-      "Winograd F(2x2, 3x3) against the implicit GEMM (wall ms per run, medians of alternate",
+      "Winograd F(4x4, 3x3) against the implicit GEMM (wall ms per run, medians of alternate",
       "samples; speedup = gemm / winograd):",
     );
     for (const w of r.winograd) {

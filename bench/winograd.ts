@@ -1,5 +1,5 @@
 /**
- * Winograd F(2x2, 3x3) against the implicit GEMM on the model's stride-1 3x3 layers (forward,
+ * Winograd F(4x4, 3x3) (the engine's default variant) against the implicit GEMM on the model's stride-1 3x3 layers (forward,
  * input gradient, weight gradient): two engines on the same adapter, one with every conv kernel
  * forced to kind "winograd", timed alternately (A B A B ...) so that load changes on a shared
  * machine hit both alike; medians of the samples.

@@ -84,12 +84,14 @@ function sameTile(a: Tile, b: Tile): boolean {
 export const SHARED_MATMUL: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
 
 /**
- * Winograd F(2x2, 3x3) with the profile's conv register tile for its point GEMMs: faster on
- * wide stride-1 3x3 layers, slower on narrow ones (engine/ops/winograd.ts); a layer that does
- * not qualify runs the texel kernel with the same tile, so it never wins there but by noise.
+ * Winograd F(4x4, 3x3) with the profile's conv register tile for its point GEMMs: up to 2-3x
+ * faster on stride-1 3x3 layers with many channels, not on narrow ones (engine/ops/winograd.ts;
+ * F(2x2, 3x3) measured slower than F(4x4, 3x3) on every layer, so it is not timed). A layer
+ * that does not qualify runs the texel kernel with the same tile: it never wins there but by
+ * noise, and then costs nothing.
  */
 export function winogradCandidate(profile: ProfileName): Tile {
-  return { ...PROFILES[profile].conv.fwd, kind: "winograd" };
+  return { ...PROFILES[profile].conv.fwd, kind: "winograd", winograd: 4 };
 }
 
 /** The tiles timed for `family` on a `profile` adapter besides the profile's own. */
@@ -271,7 +273,9 @@ export async function tune(
 /** Outputs per invocation M x N / workgroup X x Y, or the workgroup-memory kernel's block. */
 export function fmtTile(t: Tile): string {
   if (t.kind === "shared") return `shared ${4 * t.wgY}x${4 * t.wgX}`;
-  if (t.kind === "winograd") return `winograd ${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
+  if (t.kind === "winograd") {
+    return `winograd F${t.winograd ?? 4} ${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
+  }
   return `${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
 }
 

@@ -2334,7 +2334,8 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   },
   winograd: {
     path: "shaders/winograd.wgsl",
-    code: `// Winograd F(2x2, 3x3) transforms for stride-1 3x3 convolutions (engine/ops/winograd.ts).
+    code: `// Winograd transforms for stride-1 3x3 convolutions (engine/ops/winograd.ts): F(2x2, 3x3)
+// first (entries wino_*), then F(4x4, 3x3) (wino4_*), which does the same with 6x6 tiles.
 //
 // A 3x3 convolution over 2x2 output tiles is, per tile, y = A^T [(G g G^T) . (B^T d B)] A with
 // d the 4x4 input patch the tile reads (zero outside the image) and "." the elementwise product

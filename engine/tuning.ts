@@ -241,6 +241,12 @@ function checkTuning(t: Tuning): void {
     throw new Error(`tuning: simdWidth and wg must be positive integers (wg <= 256)`);
   }
   if (t.matmul.kind === "winograd") throw new Error(`tuning: matmul has no winograd kernel`);
+  for (const k of ["fwd", "dx", "dw"] as const) {
+    const m = t.conv[k].winograd;
+    if (m !== undefined && m !== 2 && m !== 4) {
+      throw new Error(`tuning: conv.${k}.winograd must be 2 or 4, got ${m}`);
+    }
+  }
   checkTile("matmul", t.matmul);
   for (const k of ["fwd", "dx", "dw"] as const) {
     if (t.conv[k].kind === "shared") throw new Error(`tuning: conv.${k} has no shared kernel`);

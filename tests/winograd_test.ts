@@ -79,6 +79,10 @@ Deno.test("winograd: tuning accepts the kind for conv families only", () => {
     () => resolveTuning({ isSoftware: true }, { matmul: WINOGRAD }),
     /matmul has no winograd/,
   );
+  assert.throws(
+    () => resolveTuning({ isSoftware: true }, { conv: { dx: { ...WINOGRAD, winograd: 3 as 4 } } }),
+    /winograd must be 2 or 4/,
+  );
 });
 
 for (const m of [2, 4] as const) {

@@ -1,11 +1,12 @@
 /**
- * Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (groups 1, dilation 1, padding 0..2):
- * forward, input gradient and weight gradient with 16 multiplies per 2x2 output tile and input
- * channel where the implicit GEMM does 36 (shaders/winograd.wgsl has the transforms).
+ * Winograd convolution for stride-1 3x3 layers (groups 1, dilation 1, padding 0..2): forward,
+ * input gradient and weight gradient, as F(4x4, 3x3) (36 multiplies per 4x4 output tile and
+ * channel pair where the implicit GEMM does 144) or F(2x2, 3x3) (16 per 2x2 tile, against 36);
+ * shaders/winograd.wgsl has the transforms.
  *
- * The work between the transforms is 16 independent GEMMs, one per transform point, which run
- * as conv2d.wgsl's register-blocked kernels on a 1x1 convolution with 16 groups (a group per
- * point, the tiles as its positions): the transforms write their results straight into those
+ * The work between the transforms is (m + 2)^2 independent GEMMs, one per transform point,
+ * which run as conv2d.wgsl's register-blocked kernels on a 1x1 convolution with a group per
+ * point and the tiles as its positions: the transforms write their results straight into those
  * kernels' packed texel layouts, so nothing is packed twice, and the K loops keep their
  * deterministic split (conv_dw over the tiles in chunks plus a second-pass sum).
  *
@@ -13,6 +14,11 @@
  *   input gradient: the forward of the output gradient with the flipped, in/out-transposed
  *             kernel and padding 2 - pad
  *   weight gradient: dU[p] = (A dy A^T)[p]^T V[p] summed over tiles, dw = G^T dU G
+ *
+ * On llvmpipe memory traffic decides: F(4x4, 3x3) holds 2.25 values in the Winograd domain per
+ * value of x or y where F(2x2, 3x3) holds 4, and measured faster on every layer. The output
+ * transform is a separate pass: one invocation would need all 36 points of its tiles in
+ * registers to do it in the GEMM's epilogue.
  */
 import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
