@@ -27,10 +27,13 @@ struct Params {
   width: u32,
   pad_h: u32,
   pad_w: u32,
-  // tiles per row and column, and tiles in all (batch * tiles_h * tiles_w)
+  // tiles per row and column, tiles in all (batch * tiles_h * tiles_w), and that rounded up to
+  // a multiple of 4: the GEMM's positions (the extra ones zero), so that the output transform
+  // reads the point products of four tiles as one vec4
   tiles_w: u32,
   tiles_h: u32,
   tiles: u32,
+  tiles_pad: u32,
   c4: u32,
   // weight transform: source element (row, k, tap) at row * s_row + k * s_k + tap, the tap
   // mirrored when flip = 1 (rows and k count `rows` and `k`)
@@ -52,6 +55,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias_in: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(5) var<storage, read> src4: array<vec4<f32>>;
 
 // Four channels (c, c + 1, ...) of pixel (h, w) of image b; zero outside the image or past the
 // last channel.
@@ -70,8 +74,8 @@ fn pixel4(b: u32, c: u32, h: i32, w: i32) -> vec4<f32> {
   return v;
 }
 
-// The (tile, c4) pair of thread i of a transform into the packed layout; tile == tiles is the
-// zero row.
+// The (tile, c4) pair of thread i of a transform into the packed layout; tiles from `tiles` on
+// (up to tiles_pad, the zero row) are all zero.
 struct Slot {
   tile: u32,
   c4: u32,
@@ -92,7 +96,7 @@ fn slot(i: u32) -> Slot {
 // Stores points 4 i .. 4 i + 3 of a 4x4 transform (v's columns) to dst4[p][tile][c4]: the
 // points are the GEMM's groups.
 fn store_row(s: Slot, i: u32, v: mat4x4<f32>) {
-  let stride = (params.tiles + 1u) * params.c4;
+  let stride = (params.tiles_pad + 1u) * params.c4;
   let at = 4u * i * stride + s.tile * params.c4 + s.c4;
   dst4[at] = v[0];
   dst4[at + stride] = v[1];
@@ -210,7 +214,8 @@ fn wino_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
 }
 
 // y = A^T M A + bias for one channel and tile: A^T maps (m0, m1, m2, m3) to
-// (m0 + m1 + m2, m1 - m2 - m3). M is [16][channels][tiles]; outputs past the edge are dropped.
+// (m0 + m1 + m2, m1 - m2 - m3). M is [16][channels][tiles_pad]; outputs past the edge are
+// dropped.
 @compute @workgroup_size(WG)
 fn wino_output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = thread_index(wid, nwg, lid);
@@ -219,8 +224,8 @@ fn wino_output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   }
   let tile = i % params.tiles;
   let ch = i / params.tiles;
-  let stride = params.channels * params.tiles;
-  let at = ch * params.tiles + tile;
+  let stride = params.channels * params.tiles_pad;
+  let at = ch * params.tiles_pad + tile;
   // A^T on each row y of M: r$y = (row y) A.
   // #for y < 4
   let m$y = vec4<f32>(src[4u * $yu * stride + at], src[(4u * $yu + 1u) * stride + at], src[(4u * $yu + 2u) * stride + at], src[(4u * $yu + 3u) * stride + at]);
@@ -330,7 +335,7 @@ fn g6(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>) -> Six {
 
 // Stores points 6 i .. 6 i + 5 to dst4[p][tile][c4].
 fn store_six(s: Slot, i: u32, v: Six) {
-  let stride = (params.tiles + 1u) * params.c4;
+  let stride = (params.tiles_pad + 1u) * params.c4;
   let at = 6u * i * stride + s.tile * params.c4 + s.c4;
   dst4[at] = v.v0;
   dst4[at + stride] = v.v1;
@@ -417,36 +422,17 @@ fn wino4_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   // #end
 }
 
-// A^T of F(4x4, 3x3) (4 x 6) on six scalars.
-fn at6(m0: f32, m1: f32, m2: f32, m3: f32, m4: f32, m5: f32) -> vec4<f32> {
-  return vec4<f32>(m0 + m1 + m2 + m3 + m4, m1 - m2 + 2.0 * (m3 - m4), m1 + m2 + 4.0 * (m3 + m4), m1 - m2 + 8.0 * (m3 - m4) + m5);
+// A^T of F(4x4, 3x3) (4 x 6) on six vec4s (each holding four tiles): the four output columns.
+fn at6(m0: vec4<f32>, m1: vec4<f32>, m2: vec4<f32>, m3: vec4<f32>, m4: vec4<f32>, m5: vec4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(m0 + m1 + m2 + m3 + m4, m1 - m2 + 2.0 * (m3 - m4), m1 + m2 + 4.0 * (m3 + m4), m1 - m2 + 8.0 * (m3 - m4) + m5);
 }
 
-// y = A^T M A + bias for one channel and 4x4 tile; M is [36][channels][tiles].
-@compute @workgroup_size(WG)
-fn wino4_output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= params.total) {
+// Writes the 4x4 output tile `tile` of channel ch (rows[a] = output row a), clipped to the
+// output.
+fn store_tile4(tile: u32, ch: u32, rows: mat4x4<f32>) {
+  if (tile >= params.tiles) {
     return;
   }
-  let tile = i % params.tiles;
-  let ch = i / params.tiles;
-  let stride = params.channels * params.tiles;
-  let at = ch * params.tiles + tile;
-  // r$y: row y of M times A (the four output columns).
-  // #for y < 6
-  let r$y = at6(src[(6u * $yu) * stride + at], src[(6u * $yu + 1u) * stride + at], src[(6u * $yu + 2u) * stride + at], src[(6u * $yu + 3u) * stride + at], src[(6u * $yu + 4u) * stride + at], src[(6u * $yu + 5u) * stride + at]);
-  // #end
-  var bias = 0.0;
-  if (params.has_bias != 0u) {
-    bias = bias_in[ch];
-  }
-  let rows = mat4x4<f32>(
-    r0 + r1 + r2 + r3 + r4,
-    r1 - r2 + 2.0 * (r3 - r4),
-    r1 + r2 + 4.0 * (r3 + r4),
-    r1 - r2 + 8.0 * (r3 - r4) + r5,
-  );
   let per_image = params.tiles_h * params.tiles_w;
   let b = tile / per_image;
   let oh = 4u * ((tile % per_image) / params.tiles_w);
@@ -455,13 +441,45 @@ fn wino4_output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   let cols = min(params.out_w - ow, 4u);
   let nrows = min(params.out_h - oh, 4u);
   for (var a = 0u; a < nrows; a++) {
-    let v = rows[a] + bias;
+    let v = rows[a];
     let o = base + a * params.out_w;
     dst[o] = v.x;
     if (cols > 1u) { dst[o + 1u] = v.y; }
     if (cols > 2u) { dst[o + 2u] = v.z; }
     if (cols > 3u) { dst[o + 3u] = v.w; }
   }
+}
+
+// y = A^T M A + bias for one channel and four consecutive 4x4 tiles (vector lanes = tiles: one
+// vec4 load per point instead of four scalar loads); M is [36][channels][tiles_pad].
+@compute @workgroup_size(WG)
+fn wino4_output(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= params.total) {
+    return;
+  }
+  let quads = params.tiles_pad / 4u;
+  let quad = i % quads;
+  let ch = i / quads;
+  let stride = params.channels * quads;
+  let at = ch * quads + quad;
+  // r$y: row y of M times A; column b of it holds output column b of the four tiles.
+  // #for y < 6
+  let r$y = at6(src4[(6u * $yu) * stride + at], src4[(6u * $yu + 1u) * stride + at], src4[(6u * $yu + 2u) * stride + at], src4[(6u * $yu + 3u) * stride + at], src4[(6u * $yu + 4u) * stride + at], src4[(6u * $yu + 5u) * stride + at]);
+  // #end
+  var bias = 0.0;
+  if (params.has_bias != 0u) {
+    bias = bias_in[ch];
+  }
+  let bias4 = mat4x4<f32>(vec4<f32>(bias), vec4<f32>(bias), vec4<f32>(bias), vec4<f32>(bias));
+  // Output row a as a matrix over (column, tile), transposed to (tile, column).
+  let out0 = transpose(r0 + r1 + r2 + r3 + r4 + bias4);
+  let out1 = transpose(r1 - r2 + 2.0 * (r3 - r4) + bias4);
+  let out2 = transpose(r1 + r2 + 4.0 * (r3 + r4) + bias4);
+  let out3 = transpose(r1 - r2 + 8.0 * (r3 - r4) + r5 + bias4);
+  // #for t < 4
+  store_tile4(4u * quad + $tu, ch, mat4x4<f32>(out0[$t], out1[$t], out2[$t], out3[$t]));
+  // #end
 }
 
 // G^T of F(4x4, 3x3) (3 x 6) on six scalars.

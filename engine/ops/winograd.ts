@@ -78,8 +78,8 @@ export function winogradFits(
 ): boolean {
   const { points } = variant(m);
   const vec4s = (c: number) => Math.ceil(c / 4) * 16;
-  const out = tilesOf(m, geo.batch, geo.outH, geo.outW).count;
-  const inp = tilesOf(m, geo.batch, geo.height, geo.width).count;
+  const out = tilesOf(m, geo.batch, geo.outH, geo.outW).pad;
+  const inp = tilesOf(m, geo.batch, geo.height, geo.width).pad;
   const dwChunk = e.tuning.budgets.dwChunk;
   const bytes = family === "conv_fwd"
     ? [points * (out + 1) * vec4s(geo.cin), points * geo.cout * out * 4]
@@ -92,17 +92,22 @@ export function winogradFits(
   return bytes.every((b) => b <= e.device.limits.maxStorageBufferBindingSize);
 }
 
-/** m x m output tiles of a [batch, *, outH, outW] output. */
+/**
+ * m x m output tiles of a [batch, *, outH, outW] output: per column and row, in all, and that
+ * rounded up to a multiple of 4 (the point GEMMs' positions; the extra ones are zero).
+ */
 interface Tiles {
   h: number;
   w: number;
   count: number;
+  pad: number;
 }
 
 function tilesOf(m: WinogradTile, batch: number, outH: number, outW: number): Tiles {
   const h = Math.ceil(outH / m);
   const w = Math.ceil(outW / m);
-  return { h, w, count: batch * h * w };
+  const count = batch * h * w;
+  return { h, w, count, pad: Math.ceil(count / 4) * 4 };
 }
 
 /**
@@ -113,10 +118,10 @@ function pointGeometry(points: number, m: number, k: number, tiles: Tiles): Geom
   return {
     batch: 1,
     cin: points * k,
-    height: tiles.count,
+    height: tiles.pad,
     width: 1,
     cout: points * m,
-    outH: tiles.count,
+    outH: tiles.pad,
     outW: 1,
     kH: 1,
     kW: 1,
@@ -171,9 +176,10 @@ function transformTiles(
     tiles_h: tiles.h,
     tiles_w: tiles.w,
     tiles: tiles.count,
+    tiles_pad: tiles.pad,
     c4,
-    total: (tiles.count + 1) * c4,
-  }, points * (tiles.count + 1) * c4);
+    total: (tiles.pad + 1) * c4,
+  }, points * (tiles.pad + 1) * c4);
 }
 
 /**
@@ -218,12 +224,13 @@ function convolve(
   const tiles = tilesOf(m, batch, out[0], out[1]);
   const v = transformTiles(m, src, "input", pad, tiles);
   const geo = pointGeometry(points, rows, k, tiles);
-  const prod = gemms.gemm(geo, v, u, [points * rows * tiles.count], src);
+  const prod = gemms.gemm(geo, v, u, [points * rows * tiles.pad], src);
   e.releaseTexels(v);
   const y = e.empty([batch, rows, out[0], out[1]]);
-  const total = rows * tiles.count;
+  // F(4x4, 3x3) does four tiles per thread.
+  const total = rows * (m === 4 ? tiles.pad / 4 : tiles.count);
   e.run({ file: "winograd", entry: `${prefix}_output` }, {
-    src: prod,
+    [m === 4 ? "src4" : "src"]: prod,
     bias_in: bias ?? prod,
     dst: y,
   }, {
@@ -231,6 +238,7 @@ function convolve(
     tiles_h: tiles.h,
     tiles_w: tiles.w,
     tiles: tiles.count,
+    tiles_pad: tiles.pad,
     out_h: out[0],
     out_w: out[1],
     has_bias: bias ? 1 : 0,
