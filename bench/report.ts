@@ -309,14 +309,14 @@ export function formatReport(r: BenchReport): string {
   if (r.winograd?.length) {
     lines.push(
       "",
-      "Winograd F(4x4, 3x3) against the implicit GEMM (wall ms per run, medians of alternate",
-      "samples; speedup = gemm / winograd):",
+      "Winograd F(2x2, 3x3) and F(4x4, 3x3) against the implicit GEMM (wall ms per run, medians",
+      "of alternate samples; speedup = gemm / winograd):",
     );
     for (const w of r.winograd) {
       lines.push(
-        `  ${w.id.padEnd(32)} ${w.label.padEnd(32)} gemm ${fmt(w.gemmMs).padStart(8)}  winograd ${
-          fmt(w.winogradMs).padStart(8)
-        }  ${fmt(w.speedup, 2)}x`,
+        `  ${w.id.padEnd(30)} gemm ${fmt(w.gemmMs).padStart(8)}  F2 ${fmt(w.f2Ms).padStart(8)} ${
+          fmt(w.f2Speedup, 2)
+        }x  F4 ${fmt(w.f4Ms).padStart(8)} ${fmt(w.f4Speedup, 2)}x`,
       );
     }
   }

@@ -1,8 +1,8 @@
 /**
- * Winograd F(4x4, 3x3) (the engine's default variant) against the implicit GEMM on the model's stride-1 3x3 layers (forward,
- * input gradient, weight gradient): two engines on the same adapter, one with every conv kernel
- * forced to kind "winograd", timed alternately (A B A B ...) so that load changes on a shared
- * machine hit both alike; medians of the samples.
+ * Winograd F(2x2, 3x3) and F(4x4, 3x3) against the implicit GEMM on the model's stride-1 3x3
+ * layers (forward, input gradient, weight gradient): three engines on the same adapter, two
+ * with every conv kernel forced to kind "winograd", timed alternately (A B C A B C ...) so that
+ * load changes on a shared machine hit all alike; medians of the samples.
  */
 import { Engine } from "../engine/engine.ts";
 import { convRunner, type Runner } from "./kernels.ts";
@@ -16,10 +16,14 @@ export interface WinogradResult {
   label: string;
   /** Median milliseconds of one run of the implicit GEMM. */
   gemmMs: number;
-  /** Median milliseconds of one run of the Winograd path. */
-  winogradMs: number;
-  /** gemmMs / winogradMs: above 1 where Winograd is faster. */
-  speedup: number;
+  /** Median milliseconds of one run of Winograd F(2x2, 3x3). */
+  f2Ms: number;
+  /** Median milliseconds of one run of Winograd F(4x4, 3x3). */
+  f4Ms: number;
+  /** gemmMs / f2Ms: above 1 where F(2x2, 3x3) is faster. */
+  f2Speedup: number;
+  /** gemmMs / f4Ms. */
+  f4Speedup: number;
   /** Alternate samples per side. */
   samples: number;
 }
@@ -56,19 +60,18 @@ export async function benchWinograd(
 ): Promise<WinogradResult[]> {
   const rounds = options.rounds ?? 3;
   const sampleMs = options.sampleMs ?? 300;
-  const kind = { kind: "winograd" } as const;
-  const gemmEngine = await Engine.create({ seed: 0 });
-  const winoEngine = await Engine.create({
-    seed: 0,
-    tuning: { conv: { fwd: kind, dx: kind, dw: kind } },
-  });
+  const winograd = (m: 2 | 4) => {
+    const kind = { kind: "winograd", winograd: m } as const;
+    return Engine.create({ seed: 0, tuning: { conv: { fwd: kind, dx: kind, dw: kind } } });
+  };
+  const engines = [await Engine.create({ seed: 0 }), await winograd(2), await winograd(4)];
   const results: WinogradResult[] = [];
   try {
     for (const c of winogradConvs(plan)) {
       for (const dir of c.dirs as ConvDir[]) {
         const id = `conv ${c.id} ${dir}`;
         if (options.filter && !options.filter(id)) continue;
-        const sides = [gemmEngine, winoEngine].map((e) => ({ e, r: convRunner(e, c, dir) }));
+        const sides = engines.map((e) => ({ e, r: convRunner(e, c, dir) }));
         try {
           // Warm-up (compiles), then runs per sample from the slower side's warm-up time.
           const warm = [];
@@ -77,24 +80,27 @@ export async function benchWinograd(
             warm.push(await sample(s.e, s.r, 1));
           }
           const runs = Math.max(1, Math.min(20, Math.round(sampleMs / Math.max(...warm))));
-          const times: number[][] = [[], []];
+          const times: number[][] = sides.map(() => []);
           for (let i = 0; i < rounds; i++) {
             for (const [k, s] of sides.entries()) times[k].push(await sample(s.e, s.r, runs));
           }
-          const [gemmMs, winogradMs] = times.map(median);
+          const [gemmMs, f2Ms, f4Ms] = times.map(median);
           const res = {
             id,
             label: `${convLabel(c)} ${dir}`,
             gemmMs,
-            winogradMs,
-            speedup: gemmMs / winogradMs,
+            f2Ms,
+            f4Ms,
+            f2Speedup: gemmMs / f2Ms,
+            f4Speedup: gemmMs / f4Ms,
             samples: rounds,
           };
           results.push(res);
+          const ms = (v: number) => v.toFixed(1).padStart(8);
           options.log?.(
-            `  ${id.padEnd(44)} gemm ${gemmMs.toFixed(2).padStart(9)} ms  winograd ${
-              winogradMs.toFixed(2).padStart(9)
-            } ms  ${res.speedup.toFixed(2)}x`,
+            `  ${id.padEnd(30)} gemm ${ms(gemmMs)} ms  F2 ${ms(f2Ms)} ms ${
+              res.f2Speedup.toFixed(2)
+            }x  F4 ${ms(f4Ms)} ms ${res.f4Speedup.toFixed(2)}x`,
           );
         } finally {
           for (const s of sides) {
@@ -105,8 +111,7 @@ export async function benchWinograd(
       }
     }
   } finally {
-    gemmEngine.destroy();
-    winoEngine.destroy();
+    for (const e of engines) e.destroy();
   }
   return results;
 }

@@ -84,14 +84,14 @@ function sameTile(a: Tile, b: Tile): boolean {
 export const SHARED_MATMUL: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
 
 /**
- * Winograd F(4x4, 3x3) with the profile's conv register tile for its point GEMMs: up to 2-3x
- * faster on stride-1 3x3 layers with many channels, not on narrow ones (engine/ops/winograd.ts;
- * F(2x2, 3x3) measured slower than F(4x4, 3x3) on every layer, so it is not timed). A layer
- * that does not qualify runs the texel kernel with the same tile: it never wins there but by
- * noise, and then costs nothing.
+ * Winograd F(2x2, 3x3) with the profile's conv register tile for its point GEMMs: faster on
+ * stride-1 3x3 layers with many channels, slower on narrow ones (engine/ops/winograd.ts). Only
+ * the variant that keeps the golden tolerances is timed; F(4x4, 3x3), faster still, is opt-in
+ * (`winograd: 4` in the tuning). A layer that does not qualify runs the texel kernel with the
+ * same tile: it never wins there but by noise, and then costs nothing.
  */
 export function winogradCandidate(profile: ProfileName): Tile {
-  return { ...PROFILES[profile].conv.fwd, kind: "winograd", winograd: 4 };
+  return { ...PROFILES[profile].conv.fwd, kind: "winograd", winograd: 2 };
 }
 
 /** The tiles timed for `family` on a `profile` adapter besides the profile's own. */
@@ -274,7 +274,7 @@ export async function tune(
 export function fmtTile(t: Tile): string {
   if (t.kind === "shared") return `shared ${4 * t.wgY}x${4 * t.wgX}`;
   if (t.kind === "winograd") {
-    return `winograd F${t.winograd ?? 4} ${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
+    return `winograd F${t.winograd ?? 2} ${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
   }
   return `${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
 }

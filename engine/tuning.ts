@@ -30,7 +30,10 @@ export interface Tile {
    * to the texel kernel with the same tile.
    */
   kind?: "texel" | "shared" | "winograd";
-  /** Output tile of kind "winograd": F(2x2, 3x3) or F(4x4, 3x3) (default 4). */
+  /**
+   * Output tile of kind "winograd": F(2x2, 3x3) (default; within the golden tolerances) or
+   * F(4x4, 3x3) (faster, but float32 errors up to ~5e-5 on O(1) data; see engine/ops/winograd.ts).
+   */
   winograd?: 2 | 4;
 }
 

@@ -531,12 +531,12 @@ function winogradTile(e: Engine, family: Family & `conv_${string}`, geo: Geometr
   const d = gemmDims(geo)[family];
   const tile = e.tileFor(family, d.m, d.n, d.k);
   if (tile.kind !== "winograd") return null;
-  return winogradFits(e, geo, tile.winograd ?? 4, family) ? tile : null;
+  return winogradFits(e, geo, tile.winograd ?? 2, family) ? tile : null;
 }
 
 /** The point GEMMs of the Winograd path, with the register tile of `tile`. */
 function pointGemms(tile: Tile): PointGemms {
-  const m = tile.winograd ?? 4;
+  const m = tile.winograd ?? 2;
   const texel: Tile = { bm: tile.bm, bn: tile.bn, wgX: tile.wgX, wgY: tile.wgY };
   return {
     m,

@@ -92,12 +92,14 @@ def distinct(*shape, scale=4.0):
 
 
 class Family:
-    def __init__(self, name, tuning=None):
+    def __init__(self, name, tuning=None, tolerance=None):
         self.name = name
         self.cases = []
         self.names = set()
         # Engine tuning overrides the cases run under (engine/tuning.ts TuningOverrides).
         self.tuning = tuning
+        # {"atol", "rtol"} for outputs and gradients where the default ones cannot hold.
+        self.tolerance = tolerance
 
     def add(self, name, op, args, inputs, fn, buffers=None):
         """Runs `fn(*inputs.values(), **buffers)` in float64 and records the case.
@@ -137,6 +139,8 @@ class Family:
             data = {"family": self.name, "cases": self.cases}
             if self.tuning:
                 data["tuning"] = self.tuning
+            if self.tolerance:
+                data["tolerance"] = self.tolerance
             json.dump(data, f, separators=(",", ":"))
             f.write("\n")
         return path, len(self.cases)
@@ -439,13 +443,16 @@ def conv2d():
     return fam
 
 
-def winograd(m=4):
+def winograd(m=2):
     """conv2d cases run with every conv kernel forced to Winograd F(m x m, 3x3): stride-1 3x3
     layers with odd sizes, channel counts not divisible by 4, batch 1, padding 0, 1, 2; and a
-    stride-2 layer that falls back to the implicit GEMM."""
+    stride-2 layer that falls back to the implicit GEMM. F(4x4, 3x3)'s float32 rounding exceeds
+    the default atol of 1e-5 on some drivers (4.7e-5 on SwiftShader and GL for p1_wide), so its
+    cases are held to 1e-4."""
     kind = {"kind": "winograd", "winograd": m}
-    name = "winograd" if m == 4 else "winograd_f%d" % m
-    fam = Family(name, {"conv": {"fwd": kind, "dx": kind, "dw": kind}})
+    name = "winograd" if m == 2 else "winograd_f%d" % m
+    tolerance = {"atol": 1e-4, "rtol": 1e-3} if m == 4 else None
+    fam = Family(name, {"conv": {"fwd": kind, "dx": kind, "dw": kind}}, tolerance)
     # (name, x shape, w shape, stride, padding, bias)
     cases = [
         ("p1_odd_batch1", [1, 5, 7, 9], [6, 5, 3, 3], 1, 1, True),
@@ -643,8 +650,8 @@ def losses():
 def main():
     torch.set_default_dtype(torch.float64)
     total = 0
-    winograd2 = lambda: winograd(2)  # noqa: E731
-    for make in (elementwise, reduce, layout, matmul, conv2d, winograd, winograd2, norm, pool,
+    winograd4 = lambda: winograd(4)  # noqa: E731
+    for make in (elementwise, reduce, layout, matmul, conv2d, winograd, winograd4, norm, pool,
                  losses):
         path, n = make().write()
         size = os.path.getsize(path)
