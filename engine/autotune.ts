@@ -77,7 +77,7 @@ export const CANDIDATES: Readonly<Record<ProfileName, readonly Tile[]>> = {
 
 function sameTile(a: Tile, b: Tile): boolean {
   return a.bm === b.bm && a.bn === b.bn && a.wgX === b.wgX && a.wgY === b.wgY &&
-    (a.kind ?? "texel") === (b.kind ?? "texel");
+    (a.kind ?? "texel") === (b.kind ?? "texel") && (a.winograd ?? 2) === (b.winograd ?? 2);
 }
 
 /** The workgroup-memory matmul kernel (shaders/matmul_shared.wgsl): 64 x 64 blocks. */

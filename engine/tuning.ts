@@ -25,9 +25,9 @@ export interface Tile {
    * Kernel family: "texel" (default) reads operands packed into texel buffers with a register
    * tile per invocation; "shared" (matmul only) stages blocks in workgroup memory, a wgX x wgX
    * workgroup computing (4 wgX) x (4 wgX) outputs, 4x4 per invocation (bm = bn = 4, wgY = wgX);
-   * "winograd" (conv only) runs a stride-1 3x3 convolution as Winograd F(2x2, 3x3)
-   * (engine/ops/winograd.ts), its 16 point GEMMs with this register tile; other layers fall back
-   * to the texel kernel with the same tile.
+   * "winograd" (conv only) runs a stride-1 3x3 convolution as Winograd F(2x2, 3x3) or F(4x4, 3x3)
+   * (engine/ops/winograd.ts; see `winograd`), its point GEMMs with this register tile; other
+   * layers fall back to the texel kernel with the same tile.
    */
   kind?: "texel" | "shared" | "winograd";
   /**
@@ -227,6 +227,9 @@ export function checkTile(where: string, t: Tile, simd = 0): void {
     }
     return;
   }
+  if (t.winograd !== undefined && t.winograd !== 2 && t.winograd !== 4) {
+    throw new Error(`tuning: invalid ${where} tile ${JSON.stringify(t)} (winograd must be 2 or 4)`);
+  }
   const ok = (v: number) => isPos(v) && v <= 8;
   if (
     !ok(t.bm) || !ok(t.bn) || !isPos(t.wgX) || !isPos(t.wgY) || (simd > 0 && t.wgX % simd !== 0)
@@ -244,12 +247,6 @@ function checkTuning(t: Tuning): void {
     throw new Error(`tuning: simdWidth and wg must be positive integers (wg <= 256)`);
   }
   if (t.matmul.kind === "winograd") throw new Error(`tuning: matmul has no winograd kernel`);
-  for (const k of ["fwd", "dx", "dw"] as const) {
-    const m = t.conv[k].winograd;
-    if (m !== undefined && m !== 2 && m !== 4) {
-      throw new Error(`tuning: conv.${k}.winograd must be 2 or 4, got ${m}`);
-    }
-  }
   checkTile("matmul", t.matmul);
   for (const k of ["fwd", "dx", "dw"] as const) {
     if (t.conv[k].kind === "shared") throw new Error(`tuning: conv.${k} has no shared kernel`);
