@@ -43,7 +43,12 @@ Deno.test(
         /\[1\/\d+\] conv_fwd m8 n256 k64 \(conv2d x\[4,1,16,16\] w\[8,1,7,7\] s2\)/,
       );
       assert.match(tuned, /^case +timed +chosen +ms +fixed ms +speedup$/m);
-      assert.match(tuned, /^conv_dw m8 n64 k256 +4 +\d+x\d+\/\d+x\d+ +[\d.]+ +[\d.]+ +[\d.]+x$/m);
+      // Conv families time 5 tiles: the profile's, 3 others and Winograd (which a 7x7 stem does
+      // not qualify for: it runs the texel kernel then, so it may still be chosen by noise).
+      assert.match(
+        tuned,
+        /^conv_dw m8 n64 k256 +5 +(winograd F2 )?\d+x\d+\/\d+x\d+ +[\d.]+ +[\d.]+ +[\d.]+x$/m,
+      );
       const file = join(cache, "webgpu-conditioner", "tuning.json");
       const entries = Object.values(JSON.parse(await Deno.readTextFile(file)).adapters);
       assert.equal(entries.length, 1);
