@@ -306,6 +306,20 @@ export function formatReport(r: BenchReport): string {
       );
     }
   }
+  if (r.winograd?.length) {
+    lines.push(
+      "",
+      "Winograd F(2x2, 3x3) and F(4x4, 3x3) against the implicit GEMM (wall ms per run, medians",
+      "of alternate samples; speedup = gemm / winograd):",
+    );
+    for (const w of r.winograd) {
+      lines.push(
+        `  ${w.id.padEnd(30)} gemm ${fmt(w.gemmMs).padStart(8)}  F2 ${fmt(w.f2Ms).padStart(8)} ${
+          fmt(w.f2Speedup, 2)
+        }x  F4 ${fmt(w.f4Ms).padStart(8)} ${fmt(w.f4Speedup, 2)}x`,
+      );
+    }
+  }
   const layers = convLayerCosts(r, "full");
   const ms = (v: number) => (v ? fmt(v) : "-").padStart(6);
   if (layers.length) {

@@ -3,6 +3,7 @@
  * training step) the engine's cases, then each peer's on the same shapes right after, so the
  * comparisons are measured back to back under the same machine load.
  */
+import { benchWinograd, type WinogradResult } from "./winograd.ts";
 import { Engine } from "../engine/engine.ts";
 import type { TuneReport } from "../engine/autotune.ts";
 import { type BenchTuning, tunedPrepare } from "./tuned.ts";
@@ -59,6 +60,8 @@ export interface BenchReport {
   options: { quick: boolean; sections: Section[]; peers: boolean; objectives: string[] };
   plan: BenchPlan;
   kernels: KernelResult[];
+  /** Winograd against the implicit GEMM on the stride-1 3x3 layers (kernels section). */
+  winograd?: WinogradResult[];
   stacks: StackResult[];
   steps: StepResult[];
   /** What the autotuner chose, by stack or step id (runs with `tuning` auto or both). */
@@ -134,6 +137,7 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
     options: { quick, sections, peers: withPeers, objectives },
     plan,
     kernels: [],
+    winograd: [],
     stacks: [],
     steps: [],
     tuned: {},
@@ -177,6 +181,8 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
       } finally {
         e.destroy();
       }
+      log("kernels: winograd against the implicit GEMM (alternate runs)");
+      report.winograd = await benchWinograd(plan, { rounds: quick ? 3 : 5, filter, log });
       const ids = new Set(report.kernels.map((k) => k.id));
       const sub: BenchPlan = {
         ...plan,

@@ -14,6 +14,7 @@ import {
   type Family,
   fixedTile,
   type ProfileName,
+  PROFILES,
   type Tile,
   type TunedChoice,
 } from "./tuning.ts";
@@ -90,7 +91,7 @@ export const CANDIDATES: Readonly<Record<ProfileName, readonly Tile[]>> = {
 
 function sameTile(a: Tile, b: Tile): boolean {
   return a.bm === b.bm && a.bn === b.bn && a.wgX === b.wgX && a.wgY === b.wgY &&
-    (a.kind ?? "texel") === (b.kind ?? "texel");
+    (a.kind ?? "texel") === (b.kind ?? "texel") && (a.winograd ?? 2) === (b.winograd ?? 2);
 }
 
 /**
@@ -99,9 +100,21 @@ function sameTile(a: Tile, b: Tile): boolean {
  */
 export const SHARED_TILE: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
 
+/**
+ * Winograd F(2x2, 3x3) with the profile's conv register tile for its point GEMMs: faster on
+ * stride-1 3x3 layers with many channels, slower on narrow ones (engine/ops/winograd.ts). Only
+ * the variant that keeps the golden tolerances is timed; F(4x4, 3x3), faster still, is opt-in
+ * (`winograd: 4` in the tuning). A layer that does not qualify runs the texel kernel with the
+ * same tile: it never wins there but by noise, and then costs nothing.
+ */
+export function winogradCandidate(profile: ProfileName): Tile {
+  return { ...PROFILES[profile].conv.fwd, kind: "winograd", winograd: 2 };
+}
+
 /** The tiles timed for `family` on a `profile` adapter besides the profile's own. */
-export function candidatesFor(profile: ProfileName, _family: Family): Tile[] {
-  return [...CANDIDATES[profile], SHARED_TILE];
+export function candidatesFor(profile: ProfileName, family: Family): Tile[] {
+  const extra = family === "matmul" ? [] : [winogradCandidate(profile)];
+  return [...CANDIDATES[profile], SHARED_TILE, ...extra];
 }
 
 interface Job {
@@ -367,6 +380,9 @@ export async function tune(
 /** Outputs per invocation M x N / workgroup X x Y, or the workgroup-memory kernel's block. */
 export function fmtTile(t: Tile): string {
   if (t.kind === "shared") return `shared ${4 * t.wgY}x${4 * t.wgX}`;
+  if (t.kind === "winograd") {
+    return `winograd F${t.winograd ?? 2} ${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
+  }
   return `${4 * t.bm}x${4 * t.bn}/${t.wgX}x${t.wgY}`;
 }
 

@@ -23,10 +23,18 @@ export interface Tile {
   wgY: number;
   /**
    * Kernel family: "texel" (default) reads operands packed into texel buffers with a register
-   * tile per invocation; "shared" stages blocks in workgroup memory, a wgX x wgX workgroup
-   * computing (4 wgX) x (4 wgX) outputs, 4x4 per invocation (bm = bn = 4, wgY = wgX).
+   * tile per invocation; "shared" stages blocks in workgroup memory, a wgX x wgX
+   * workgroup computing (4 wgX) x (4 wgX) outputs, 4x4 per invocation (bm = bn = 4, wgY = wgX);
+   * "winograd" (conv only) runs a stride-1 3x3 convolution as Winograd F(2x2, 3x3) or F(4x4, 3x3)
+   * (engine/ops/winograd.ts; see `winograd`), its point GEMMs with this register tile; other
+   * layers fall back to the texel kernel with the same tile.
    */
-  kind?: "texel" | "shared";
+  kind?: "texel" | "shared" | "winograd";
+  /**
+   * Output tile of kind "winograd": F(2x2, 3x3) (default; within the golden tolerances) or
+   * F(4x4, 3x3) (faster, but float32 errors up to ~5e-5 on O(1) data; see engine/ops/winograd.ts).
+   */
+  winograd?: 2 | 4;
 }
 
 /** Tiles of the three convolution kernels. */
@@ -219,6 +227,9 @@ export function checkTile(where: string, t: Tile, simd = 0): void {
     }
     return;
   }
+  if (t.winograd !== undefined && t.winograd !== 2 && t.winograd !== 4) {
+    throw new Error(`tuning: invalid ${where} tile ${JSON.stringify(t)} (winograd must be 2 or 4)`);
+  }
   const ok = (v: number) => isPos(v) && v <= 8;
   if (
     !ok(t.bm) || !ok(t.bn) || !isPos(t.wgX) || !isPos(t.wgY) || (simd > 0 && t.wgX % simd !== 0)
@@ -235,6 +246,7 @@ function checkTuning(t: Tuning): void {
   if (!isPos(t.simdWidth) || !isPos(t.wg) || t.wg > 256) {
     throw new Error(`tuning: simdWidth and wg must be positive integers (wg <= 256)`);
   }
+  if (t.matmul.kind === "winograd") throw new Error(`tuning: matmul has no winograd kernel`);
   checkTile("matmul", t.matmul);
   for (const k of ["fwd", "dx", "dw"] as const) {
     checkTile(`conv.${k}`, t.conv[k], t.simdWidth);
@@ -292,7 +304,7 @@ export function fixedTile(tuning: Tuning, family: Family): Tile {
  * Version of the kernels' tiling code: tuning results stored with another version are ignored.
  * Raise it whenever a kernel or its tile handling changes.
  */
-export const KERNELS_VERSION = 2;
+export const KERNELS_VERSION = 3;
 
 /** Identifies the adapter and driver tuning results were measured on. */
 export function adapterKey(gpu: Pick<GpuContext, "adapter" | "description" | "backend">): string {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as M from "../core.ts";
-import type { Engine, Tensor } from "../core.ts";
+import type { Engine, Tensor, TuningOverrides } from "../core.ts";
 import { assertClose } from "./helpers.ts";
 
 interface TensorSpec {
@@ -33,6 +33,10 @@ export interface GoldenCase {
 export interface GoldenFile {
   family: string;
   cases: GoldenCase[];
+  /** Engine tuning the cases run under (e.g. conv kernels forced to Winograd); default auto. */
+  tuning?: TuningOverrides;
+  /** Tolerance of outputs and gradients where the default ones cannot hold. */
+  tolerance?: Tolerance;
 }
 
 /** The fixture files, tests/golden/<family>.json. */
@@ -42,13 +46,21 @@ export const FAMILIES = [
   "layout",
   "matmul",
   "conv2d",
+  "winograd",
+  "winograd_f4",
   "norm",
   "pool",
   "losses",
 ];
 
-const OUT_TOL = { atol: 1e-5, rtol: 1e-3 };
-const GRAD_TOL = { atol: 1e-4, rtol: 1e-3 };
+/** Absolute and relative tolerance of a comparison. */
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+const OUT_TOL: Tolerance = { atol: 1e-5, rtol: 1e-3 };
+const GRAD_TOL: Tolerance = { atol: 1e-4, rtol: 1e-3 };
 
 type Pair = [number, number];
 const num = (a: Args, k: string): number => a[k] as number;
@@ -175,8 +187,17 @@ export const OPS: Record<string, OpCall> = {
   smoothL1Loss: (t, a) => M.smoothL1Loss(t.a, t.b, defined({ beta: opt<number>(a, "beta") })),
 };
 
-/** Runs one case on `engine`; throws naming the case and what differs. */
-export async function runGoldenCase(engine: Engine, c: GoldenCase): Promise<void> {
+/**
+ * Runs one case on `engine`; throws naming the case and what differs. `tolerance` (a file's)
+ * replaces the default output and gradient tolerances.
+ */
+export async function runGoldenCase(
+  engine: Engine,
+  c: GoldenCase,
+  tolerance?: Tolerance,
+): Promise<void> {
+  const outTol = tolerance ?? OUT_TOL;
+  const gradTol = tolerance ?? GRAD_TOL;
   const call = OPS[c.op];
   assert.ok(call, `${c.name}: no dispatch entry for op "${c.op}"`);
   if (typeof (M as unknown as Record<string, unknown>)[c.op] !== "function") {
@@ -211,7 +232,7 @@ export async function runGoldenCase(engine: Engine, c: GoldenCase): Promise<void
   try {
     assert.deepEqual(res.outShape, c.output.shape, `${c.name}: output shape`);
     assertClose(await res.out.read(), c.output.data, {
-      ...OUT_TOL,
+      ...outTol,
       label: `${c.name} output`,
       shape: c.output.shape,
     });
@@ -222,7 +243,7 @@ export async function runGoldenCase(engine: Engine, c: GoldenCase): Promise<void
       assert.ok(g, `${c.name}: input "${name}" got no gradient`);
       assert.deepEqual([...g.shape], want.shape, `${c.name}: shape of grad ${name}`);
       assertClose(await g.read(), want.data, {
-        ...GRAD_TOL,
+        ...gradTol,
         label: `${c.name} grad ${name}`,
         shape: want.shape,
       });
@@ -232,7 +253,7 @@ export async function runGoldenCase(engine: Engine, c: GoldenCase): Promise<void
       const want = c.extra?.[name];
       if (!want) continue;
       assertClose(await res.bufs[i].read(), want.data, {
-        ...OUT_TOL,
+        ...outTol,
         label: `${c.name} ${name} after the call`,
         shape: want.shape,
       });

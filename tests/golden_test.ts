@@ -14,9 +14,14 @@ async function loadFamily(family: string): Promise<GoldenFile> {
 
 const files = await Promise.all(FAMILIES.map(loadFamily));
 
-let enginePromise: Promise<Engine> | null = null;
-function getEngine(): Promise<Engine> {
-  return enginePromise ??= Engine.create({ tuning: testTuning() });
+/** One engine for the files without tuning of their own, one per file with it. */
+const engines = new Map<GoldenFile, Promise<Engine>>();
+let shared: Promise<Engine> | null = null;
+function getEngine(file: GoldenFile): Promise<Engine> {
+  if (!file.tuning) return shared ??= Engine.create({ tuning: testTuning() });
+  let e = engines.get(file);
+  if (!e) engines.set(file, e = Engine.create({ tuning: file.tuning }));
+  return e;
 }
 
 const testOptions = { sanitizeResources: false, sanitizeOps: false };
@@ -26,7 +31,7 @@ for (const file of files) {
     Deno.test({
       name: `golden ${file.family}/${c.name}`,
       ...testOptions,
-      fn: async () => runGoldenCase(await getEngine(), c),
+      fn: async () => runGoldenCase(await getEngine(file), c, file.tolerance),
     });
   }
 }
@@ -46,8 +51,9 @@ Deno.test({
   name: "golden: destroy engine",
   ...testOptions,
   async fn() {
-    if (!enginePromise) return;
-    const engine = await enginePromise.catch(() => null);
-    engine?.destroy();
+    for (const p of [shared, ...engines.values()]) {
+      const engine = await p?.catch(() => null);
+      engine?.destroy();
+    }
   },
 });

@@ -10,7 +10,15 @@ import { fmtShape } from "../tensor.ts";
 import { packTexels, runPack } from "./pack.ts";
 import { sum, sumRows } from "./reduce.ts";
 import { checkF32, pair } from "./checks.ts";
-import { checkTile, type Tile } from "../tuning.ts";
+import { checkTile, type Family, type Tile } from "../tuning.ts";
+import {
+  type PointGemms,
+  winogradApplies,
+  winogradFits,
+  winogradForward,
+  winogradInputGrad,
+  winogradWeightGrad,
+} from "./winograd.ts";
 
 /** Options of {@link conv2d}; stride, padding and dilation take a number or [h, w]. */
 export interface Conv2dOptions {
@@ -26,8 +34,8 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-/** Fully resolved convolution geometry. */
-interface Geometry {
+/** @internal Fully resolved convolution geometry. */
+export interface Geometry {
   batch: number;
   cin: number;
   height: number;
@@ -355,6 +363,7 @@ function gemm(
   bias: Tensor | null,
   shape: readonly number[],
   source: Tensor,
+  requested?: Tile,
 ): Tensor {
   const e = source.engine;
   const m = dx ? geo.cpg : geo.opg;
@@ -366,7 +375,7 @@ function gemm(
   const { simdWidth, budgets } = e.tuning;
   const kk = geo.kH * geo.kW;
   const family = dx ? "conv_dx" : "conv_fwd";
-  const chosen = e.tileFor(family, m, n, (dx ? geo.opg : geo.cpg) * kk);
+  const chosen = requested ?? e.tileFor(family, m, n, (dx ? geo.opg : geo.cpg) * kk);
   const shared = chosen.kind === "shared";
   const tile = shared ? chosen : fitTile(chosen, simdWidth, m, n);
   const k4 = Math.ceil((dx ? geo.opg : geo.cpg) / 4);
@@ -413,6 +422,8 @@ function gemm(
 
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, geo: Geometry): Tensor {
   const e = x.engine;
+  const wino = winogradTile(e, "conv_fwd", geo);
+  if (wino) return winogradForward(pointGemms(wino), x, weight, bias, geo);
   const im2col = usesIm2col(geo);
   const act = im2col ? packIm2col(x, geo) : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
   // The weight [Cout, Cin, KH, KW] is [Cout, K] for the im2col GEMM as it is.
@@ -425,36 +436,56 @@ function forward(x: Tensor, weight: Tensor, bias: Tensor | null, geo: Geometry):
 }
 
 /** Input gradient from the packed output gradient `gp` (see {@link withPackedGrad}). */
-function inputGrad(gp: TexelBuffer, g: Tensor, weight: Tensor, geo: Geometry): Tensor {
+function inputGrad(gp: () => TexelBuffer, g: Tensor, weight: Tensor, geo: Geometry): Tensor {
   const e = g.engine;
+  const wino = winogradTile(e, "conv_dx", geo);
+  if (wino) return winogradInputGrad(pointGemms(wino), g, weight, geo);
   const wt = packWt(weight, geo, true);
-  const out = gemm(true, geo, gp, wt, null, [geo.batch, geo.cin, geo.height, geo.width], g);
+  const out = gemm(true, geo, gp(), wt, null, [geo.batch, geo.cin, geo.height, geo.width], g);
   e.releaseTexels(wt);
   return out;
 }
 
 /** Weight gradient from `x` and the packed output gradient `gp` (see {@link withPackedGrad}). */
-function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
+function weightGrad(gp: () => TexelBuffer, g: Tensor, x: Tensor, convGeo: Geometry): Tensor {
   const e = x.engine;
   const shape = [convGeo.cout, convGeo.cpg, convGeo.kH, convGeo.kW];
   const positions = convGeo.batch * convGeo.outH * convGeo.outW;
   if (positions === 0) return e.zeros(shape);
+  const wino = winogradTile(e, "conv_dw", convGeo);
+  if (wino) return winogradWeightGrad(pointGemms(wino), x, g, convGeo);
   // With im2col the gradient of the 1x1 GEMM's [Cout, K] weight is dw's memory as it is.
   const im2col = usesIm2col(convGeo);
   const geo = im2col ? im2colGeometry(convGeo) : convGeo;
+  const xp = im2col
+    ? packIm2col(x, convGeo)
+    : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
+  const tile = e.tileFor("conv_dw", geo.opg, geo.cpg * geo.kH * geo.kW, positions);
+  const dw = dwGemm(geo, xp, gp(), shape, x, tile);
+  e.releaseTexels(xp);
+  return dw;
+}
+
+/** conv_dw over packed x `xp` and packed output gradient `gp`, giving `shape`. */
+function dwGemm(
+  geo: Geometry,
+  xp: TexelBuffer,
+  gp: TexelBuffer,
+  shape: readonly number[],
+  source: Tensor,
+  requested: Tile,
+): Tensor {
+  const e = source.engine;
+  const positions = geo.batch * geo.outH * geo.outW;
   const kk = geo.kH * geo.kW;
-  const chosen = e.tileFor("conv_dw", geo.opg, geo.cpg * kk, positions);
-  const shared = chosen.kind === "shared";
-  const tile = shared ? chosen : fitTile(
-    chosen,
+  const shared = requested.kind === "shared";
+  const tile = shared ? requested : fitTile(
+    requested,
     e.tuning.simdWidth,
     geo.opg,
     geo.cpg,
     (bn) => Math.ceil(geo.cpg / (4 * bn)) * kk,
   );
-  const xp = im2col
-    ? packIm2col(x, convGeo)
-    : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
   // Positions per split: a multiple of the kernel's step (4 positions, or SHARED_POS_STEP).
   const step = shared ? SHARED_POS_STEP : 4;
   const budget = Math.max(step, Math.floor(e.tuning.budgets.dwChunk / step) * step);
@@ -483,7 +514,6 @@ function weightGrad(gp: TexelBuffer, x: Tensor, convGeo: Geometry): Tensor {
     g_rows: positions + 1,
     col_blocks: colBlocks,
   }, groups);
-  e.releaseTexels(xp);
   return finish(dst, shape, splits);
 }
 
@@ -504,27 +534,58 @@ export function convGemmDims(
   options: Conv2dOptions,
 ): { outShape: number[]; conv_fwd: GemmDims; conv_dx: GemmDims; conv_dw: GemmDims } {
   const geo = geometry(xShape, wShape, null, options);
+  return { outShape: [geo.batch, geo.cout, geo.outH, geo.outW], ...gemmDims(geo) };
+}
+
+/** M, N, K of the three kernels of `geo` (see {@link convGemmDims}). */
+function gemmDims(geo: Geometry): Record<Family & `conv_${string}`, GemmDims> {
   const g = usesIm2col(geo) ? im2colGeometry(geo) : geo;
   const kk = geo.kH * geo.kW;
   const gkk = g.kH * g.kW;
   const positions = geo.batch * geo.outH * geo.outW;
   const phases = Math.ceil(geo.height / geo.stride[0]) * Math.ceil(geo.width / geo.stride[1]);
   return {
-    outShape: [geo.batch, geo.cout, geo.outH, geo.outW],
     conv_fwd: { m: g.opg, n: positions, k: g.cpg * gkk },
     conv_dx: { m: geo.cpg, n: geo.batch * phases, k: geo.opg * kk },
     conv_dw: { m: g.opg, n: g.cpg * gkk, k: positions },
   };
 }
 
-/** Runs `fn` with the output gradient `g` packed once for both gradient kernels. */
-function withPackedGrad<T>(g: Tensor, geo: Geometry, fn: (gp: TexelBuffer) => T): T {
-  const gp = packAct(g, geo.cout, geo.groups, geo.outH * geo.outW);
+/**
+ * Runs `fn` with a getter of the output gradient `g` packed for the GEMM kernels: packed once,
+ * on first use, for both gradient kernels (the Winograd ones do not need it).
+ */
+function withPackedGrad<T>(g: Tensor, geo: Geometry, fn: (gp: () => TexelBuffer) => T): T {
+  let gp: TexelBuffer | null = null;
   try {
-    return fn(gp);
+    return fn(() => gp ??= packAct(g, geo.cout, geo.groups, geo.outH * geo.outW));
   } finally {
-    g.engine.releaseTexels(gp);
+    if (gp) g.engine.releaseTexels(gp);
   }
+}
+
+/**
+ * The tile of `family`'s kernel when that kernel runs as Winograd: the layer qualifies, the
+ * tile chosen for its GEMM (tuned or fixed) has kind "winograd" and the buffers fit the device;
+ * otherwise null.
+ */
+function winogradTile(e: Engine, family: Family & `conv_${string}`, geo: Geometry): Tile | null {
+  if (!winogradApplies(geo)) return null;
+  const d = gemmDims(geo)[family];
+  const tile = e.tileFor(family, d.m, d.n, d.k);
+  if (tile.kind !== "winograd") return null;
+  return winogradFits(e, geo, tile.winograd ?? 2, family) ? tile : null;
+}
+
+/** The point GEMMs of the Winograd path, with the register tile of `tile`. */
+function pointGemms(tile: Tile): PointGemms {
+  const m = tile.winograd ?? 2;
+  const texel: Tile = { bm: tile.bm, bn: tile.bn, wgX: tile.wgX, wgY: tile.wgY };
+  return {
+    m,
+    gemm: (geo, act, wt, shape, source) => gemm(false, geo, act, wt, null, shape, source, texel),
+    dw: (geo, act, gp, shape, source) => dwGemm(geo, act, gp, shape, source, texel),
+  };
 }
 
 function geometryOfShapes(
@@ -570,7 +631,7 @@ export function conv2dWeightGrad(
 ): Tensor {
   checkF32("conv2d", g, x);
   const geo = geometryOfShapes(x.shape, weightShape, g, options);
-  return g.engine.noGrad(() => withPackedGrad(g, geo, (gp) => weightGrad(gp, x, geo)));
+  return g.engine.noGrad(() => withPackedGrad(g, geo, (gp) => weightGrad(gp, g, x, geo)));
 }
 
 /**
@@ -587,7 +648,7 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   return e.record(out, "conv2d", inputs, (g) => {
     const [gx, gw] = withPackedGrad(g, geo, (gp) => [
       x.requiresGrad ? inputGrad(gp, g, weight, geo) : null,
-      weight.requiresGrad ? weightGrad(gp, x, geo) : null,
+      weight.requiresGrad ? weightGrad(gp, g, x, geo) : null,
     ]);
     if (!bias) return [gx, gw];
     return [gx, gw, bias.requiresGrad ? sum(g, [0, 2, 3]) : null];

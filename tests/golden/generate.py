@@ -92,10 +92,14 @@ def distinct(*shape, scale=4.0):
 
 
 class Family:
-    def __init__(self, name):
+    def __init__(self, name, tuning=None, tolerance=None):
         self.name = name
         self.cases = []
         self.names = set()
+        # Engine tuning overrides the cases run under (engine/tuning.ts TuningOverrides).
+        self.tuning = tuning
+        # {"atol", "rtol"} for outputs and gradients where the default ones cannot hold.
+        self.tolerance = tolerance
 
     def add(self, name, op, args, inputs, fn, buffers=None):
         """Runs `fn(*inputs.values(), **buffers)` in float64 and records the case.
@@ -132,7 +136,12 @@ class Family:
     def write(self):
         path = os.path.join(HERE, self.name + ".json")
         with open(path, "w") as f:
-            json.dump({"family": self.name, "cases": self.cases}, f, separators=(",", ":"))
+            data = {"family": self.name, "cases": self.cases}
+            if self.tuning:
+                data["tuning"] = self.tuning
+            if self.tolerance:
+                data["tolerance"] = self.tolerance
+            json.dump(data, f, separators=(",", ":"))
             f.write("\n")
         return path, len(self.cases)
 
@@ -452,6 +461,41 @@ def conv2d():
     return fam
 
 
+def winograd(m=2):
+    """conv2d cases run with every conv kernel forced to Winograd F(m x m, 3x3): stride-1 3x3
+    layers with odd sizes, channel counts not divisible by 4, batch 1, padding 0, 1, 2; and a
+    stride-2 layer that falls back to the implicit GEMM. F(4x4, 3x3)'s float32 rounding exceeds
+    the default atol of 1e-5 on some drivers (4.7e-5 on SwiftShader and GL for p1_wide), so its
+    cases are held to 1e-4."""
+    kind = {"kind": "winograd", "winograd": m}
+    name = "winograd" if m == 2 else "winograd_f%d" % m
+    tolerance = {"atol": 1e-4, "rtol": 1e-3} if m == 4 else None
+    fam = Family(name, {"conv": {"fwd": kind, "dx": kind, "dw": kind}}, tolerance)
+    # (name, x shape, w shape, stride, padding, bias)
+    cases = [
+        ("p1_odd_batch1", [1, 5, 7, 9], [6, 5, 3, 3], 1, 1, True),
+        ("p0", [2, 3, 6, 5], [4, 3, 3, 3], 1, 0, False),
+        ("p2", [1, 6, 5, 7], [5, 6, 3, 3], 1, 2, True),
+        ("p1_wide", [2, 9, 8, 8], [10, 9, 3, 3], 1, 1, True),
+        ("p12_rect", [1, 4, 7, 6], [3, 4, 3, 3], 1, [1, 2], True),
+        ("s2_fallback", [1, 4, 7, 7], [5, 4, 3, 3], 2, 1, True),
+    ]
+    for i, (name, sx, sw, stride, padding, has_bias) in enumerate(cases):
+        seeded(100 + i)
+        x = randn(*sx)
+        w = f32(torch.randn(*sw) * 0.5)
+        inputs = {"x": x, "weight": w}
+        if has_bias:
+            inputs["bias"] = randn(sw[0])
+        args = {"stride": stride, "padding": padding, "hasBias": has_bias}
+
+        def fn(x, weight, bias=None, stride=stride, padding=padding):
+            return F.conv2d(x, weight, bias, stride=stride, padding=padding)
+
+        fam.add(fam.name + "_" + name, "conv2d", args, inputs, fn)
+    return fam
+
+
 def norm():
     fam = Family("norm")
     k = 0
@@ -642,7 +686,9 @@ def losses():
 def main():
     torch.set_default_dtype(torch.float64)
     total = 0
-    for make in (elementwise, reduce, layout, matmul, conv2d, norm, pool, losses):
+    winograd4 = lambda: winograd(4)  # noqa: E731
+    for make in (elementwise, reduce, layout, matmul, conv2d, winograd, winograd4, norm, pool,
+                 losses):
         path, n = make().write()
         size = os.path.getsize(path)
         total += size
