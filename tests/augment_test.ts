@@ -599,3 +599,6 @@ Deno.test(
     for (const t of [x, y1, y2]) t.dispose();
   },
 );
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("augment: close engine", opts, () => e.close());

@@ -132,3 +132,8 @@ Deno.test("demo-data: a folder of its own; a non-empty one needs --overwrite", a
     await Deno.remove(parent, { recursive: true });
   }
 });
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("cli: close engine", opts, async () => {
+  await engine?.close();
+});

@@ -591,3 +591,8 @@ Deno.test("gatherBatch: single- and multi-chunk uploads give the CPU rows", opts
     g.dispose();
   }
 });
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("data: close engine", opts, async () => {
+  await engine?.close();
+});

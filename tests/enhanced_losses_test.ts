@@ -96,3 +96,6 @@ Deno.test("consistency regularisation: weighted MSE to the clean prediction", op
     /temperature must be > 0/,
   );
 });
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("enhanced_losses: close engine", opts, () => e.close());

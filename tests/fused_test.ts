@@ -239,3 +239,9 @@ Deno.test(
     await addSiluCase(e, "large", [1, 2, 301, 301], 9);
   },
 );
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("fused: close engines", opts, async () => {
+  await e.close();
+  await split.close();
+});

@@ -490,3 +490,8 @@ Deno.test(
     }
   },
 );
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("inputs: close engine", opts, async () => {
+  await engine?.close();
+});

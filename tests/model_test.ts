@@ -159,3 +159,6 @@ Deno.test(
     assert.deepEqual(await m.stateDict().get("conv1.weight")!.read(), before);
   },
 );
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("model: close engine", opts, () => e.close());

@@ -96,3 +96,6 @@ Deno.test("LR schedule: warm-up then cosine equals PyTorch's SequentialLR per ep
   const got = ref.lr_at_epoch.map((_: number, i: number) => s.lrAt(i));
   assertClose(got, ref.lr_at_epoch, { atol: 1e-15, rtol: 1e-9, label: "lr per epoch" });
 });
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("optim: close engine", opts, () => e.close());

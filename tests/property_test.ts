@@ -241,3 +241,6 @@ Deno.test("property: conv2d equals the CPU convolution on random shapes", opts, 
     { numRuns: 25, seed: 11 },
   );
 });
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("property: close engine", opts, () => e.close());

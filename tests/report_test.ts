@@ -195,3 +195,6 @@ Deno.test("report.html renders in headless Chromium", opts, async () => {
   assert.ok(ink > 0.03 * pixels, `only ${ink} of ${pixels} pixels are not white`);
   assert.ok(chart > 2000, `only ${chart} pixels of chart colour: the charts did not render`);
 });
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("report: close engine", opts, () => engine.close());

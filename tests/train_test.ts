@@ -203,3 +203,6 @@ Deno.test(
     r.model.dispose();
   },
 );
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("train: close engine", opts, () => engine.close());

@@ -150,3 +150,6 @@ Deno.test("a warm-up as long as the run is warned about", opts, async () => {
     lines.join("\n"),
   );
 });
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("training_experience: close engine", opts, () => engine.close());

@@ -450,3 +450,6 @@ Deno.test(
     assert.deepEqual(checkpointed, [1, 1, 3, 3, 5, 6, 7]);
   },
 );
+
+// Engines left open at exit have crashed the OpenGL backend at teardown now and then.
+Deno.test("training_faults: close engine", opts, () => engine.close());
