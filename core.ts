@@ -31,6 +31,7 @@ export {
   type Tuning,
   type TuningOption,
   type TuningOverrides,
+  type WinogradVariant,
 } from "./engine/tuning.ts";
 export {
   CANDIDATES,

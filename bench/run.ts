@@ -6,7 +6,8 @@
 import { benchWinograd, type WinogradResult } from "./winograd.ts";
 import { Engine } from "../engine/engine.ts";
 import type { TuneReport } from "../engine/autotune.ts";
-import { type BenchTuning, tunedPrepare } from "./tuned.ts";
+import { type BenchTuning, type EngineSetup, tunedPrepare } from "./tuned.ts";
+import type { TuneShapeOptions } from "../conditioner/tuning_cases.ts";
 import { benchKernels, type KernelResult } from "./kernels.ts";
 import { benchStack, type StackResult } from "./stack.ts";
 import { benchTrainStep, stepObjective, type StepResult } from "./step.ts";
@@ -31,6 +32,11 @@ export interface RunOptions {
   match?: string;
   /** Kernel tiles of the stack and step sections (default "fixed": the adapter's profile). */
   tuning?: BenchTuning;
+  /**
+   * Tuned runs may choose Winograd F(4x4, 3x3) (engine/tuning.ts `winogradTiles`); with
+   * `tuning: "both"` their ids end in "tuned F4".
+   */
+  winogradF4?: boolean;
   log?: (line: string) => void;
 }
 
@@ -165,6 +171,18 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const modes: ("fixed" | "auto")[] = tuning === "both" ? ["fixed", "auto"] : [tuning];
   // With tuning, --match also picks stack and step cases (tuning the full model takes long).
   const tunedMatch = (id: string) => tuning === "fixed" || !filter || filter(id);
+  const f4 = options.winogradF4 ?? false;
+  if (f4 && tuning === "fixed") {
+    throw new Error("bench: --winograd-f4 applies to tuned runs: it needs --tuning auto or both");
+  }
+  const idOf = (id: string, mode: "fixed" | "auto") =>
+    mode === "auto" && tuning === "both" ? `${id} tuned${f4 ? " F4" : ""}` : id;
+  /** The engine setup of a stack or step case: tuned for `model` in "auto" mode. */
+  const setupFor = (mode: "fixed" | "auto", id: string, model: TuneShapeOptions): EngineSetup =>
+    mode === "fixed" ? {} : {
+      tuning: f4 ? { winogradTiles: [2, 4] } : undefined,
+      prepare: tunedPrepare(model, report.tuned[id] = [], log),
+    };
 
   for (const section of sections) {
     const before = loadavg();
@@ -196,19 +214,14 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
       const policy = { budgetS: 3 * plan.budgetS, maxReps: plan.maxReps, minReps: quick ? 1 : 2 };
       for (const base of plan.stacks.filter((s) => tunedMatch(s.id))) {
         for (const mode of modes) {
-          const spec = mode === "auto" && tuning === "both"
-            ? { ...base, id: `${base.id} tuned` }
-            : base;
+          const spec = { ...base, id: idOf(base.id, mode) };
           log(`stack: ours ${spec.id}`);
           const model = {
             filters: base.blocks.map((b) => b.cout),
             imageSize: base.imageSize,
             batch: base.batch,
           };
-          const prepare = mode === "auto"
-            ? tunedPrepare(model, report.tuned[spec.id] = [], log)
-            : undefined;
-          const r = await benchStack(spec, policy, prepare);
+          const r = await benchStack(spec, policy, setupFor(mode, spec.id, model));
           report.stacks.push(r);
           log(
             `  ${spec.id.padEnd(44)} ${r.timing.ms.toFixed(1).padStart(10)} ms  ` +
@@ -221,15 +234,11 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
       const policy = { budgetS: 3 * plan.budgetS, maxReps: plan.maxReps, minReps: quick ? 1 : 2 };
       for (const base of plan.steps.filter((s) => tunedMatch(s.id))) {
         for (const mode of modes) {
-          const spec = mode === "auto" && tuning === "both"
-            ? { ...base, id: `${base.id} tuned` }
-            : base;
+          const spec = { ...base, id: idOf(base.id, mode) };
           log(`step: ours ${spec.id}`);
           const model = { filters: base.filters, imageSize: base.imageSize, batch: base.batch };
-          const prepare = mode === "auto"
-            ? tunedPrepare(model, report.tuned[spec.id] = [], log)
-            : undefined;
-          const r = await benchTrainStep(spec, { ...policy, log, prepare });
+          const setup = setupFor(mode, spec.id, model);
+          const r = await benchTrainStep(spec, { ...policy, log, setup });
           report.steps.push(r);
           log(
             `  ${spec.id.padEnd(44)} ${r.ms.toFixed(1).padStart(10)} ms  ` +

@@ -11,6 +11,7 @@ import { linear } from "../engine/ops/matmul.ts";
 import { reshape } from "../engine/ops/layout.ts";
 import { mean } from "../engine/ops/reduce.ts";
 import type { StackSpec } from "./shapes.ts";
+import type { EngineSetup } from "./tuned.ts";
 import { type RepPolicy, timeWall, type Timing } from "./timing.ts";
 
 /** The stack's weights on an engine. */
@@ -86,15 +87,15 @@ export interface StackResult {
   gflops: number;
 }
 
-/** Times forward+backward of the stack on a fresh engine (after `prepare`, e.g. tuning). */
+/** Times forward+backward of the stack on a fresh engine (set up by `setup`, e.g. tuned). */
 export async function benchStack(
   spec: StackSpec,
   policy: RepPolicy,
-  prepare?: (e: Engine) => Promise<void>,
+  setup: EngineSetup = {},
 ): Promise<StackResult> {
-  const e = await Engine.create({ seed: 0 });
+  const e = await Engine.create({ seed: 0, tuning: setup.tuning });
   try {
-    await prepare?.(e);
+    await setup.prepare?.(e);
     const m = buildStack(e, spec);
     const x = e.rand([spec.batch, 1, spec.imageSize, spec.imageSize], { seed: 99 });
     const run = () => {

@@ -19,6 +19,7 @@ import {
 import { EnhancedObjective } from "../conditioner/losses/enhanced_objective.ts";
 import { PRESET_NAMES, presetConfig } from "../conditioner/enhanced_config.ts";
 import { type StepSpec, stepsPerEpoch } from "./shapes.ts";
+import type { EngineSetup } from "./tuned.ts";
 import { median, type RepPolicy, repsFor, timestampsTrusted, totalKernelMs } from "./timing.ts";
 
 /** Objectives the step benchmark can run, by name: the original recipe and every preset. */
@@ -121,8 +122,8 @@ export interface StepBenchOptions extends RepPolicy {
   /** Profile a step with GPU timestamps (default true where they are trusted). */
   profile?: boolean;
   log?: (line: string) => void;
-  /** Runs on the fresh engine before anything else (e.g. tuning). */
-  prepare?: (e: Engine) => Promise<void>;
+  /** How the fresh engine is set up (e.g. tuned). */
+  setup?: EngineSetup;
 }
 
 /** Groups a profiler report by "file:entry" (dropping the specialisation constants). */
@@ -148,9 +149,9 @@ export async function benchTrainStep(
   spec: StepSpec,
   options: StepBenchOptions,
 ): Promise<StepResult> {
-  const e = await Engine.create({ seed: 0 });
+  const e = await Engine.create({ seed: 0, tuning: options.setup?.tuning });
   try {
-    await options.prepare?.(e);
+    await options.setup?.prepare?.(e);
     const objective = stepObjective(spec.objective)(e);
     const s = setupStep(e, spec, objective);
     await e.sync();

@@ -1,11 +1,20 @@
 /** Benchmarks with the autotuner: the tuning cache loaded and the model's missing shapes tuned. */
 import type { Engine } from "../engine/engine.ts";
+import type { TuningOverrides } from "../engine/tuning.ts";
 import type { TuneReport } from "../engine/autotune.ts";
 import { conditionerTuneCases, type TuneShapeOptions } from "../conditioner/tuning_cases.ts";
 import { loadTuningCache, saveTuningCache } from "../io/tuning_cache.ts";
 
 /** How the stack and step sections choose kernel tiles: the profile's, tuned, or both in turn. */
 export type BenchTuning = "fixed" | "auto" | "both";
+
+/** How a stack or step case sets up its fresh engine. */
+export interface EngineSetup {
+  /** Tuning the engine is created with (default the adapter's profile). */
+  tuning?: TuningOverrides;
+  /** Runs on the fresh engine before anything else (e.g. tuning). */
+  prepare?: (e: Engine) => Promise<void>;
+}
 
 /** A `prepare` hook that tunes an engine for `model` and keeps what it chose in `into`. */
 export function tunedPrepare(

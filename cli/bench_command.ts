@@ -3,6 +3,7 @@ import { Command, type CommandUnknownOpts, Option } from "npm:@commander-js/extr
 import { runBench, SECTIONS } from "../bench/run.ts";
 import { formatReport, rows, targets } from "../bench/report.ts";
 import { DEFAULT_STEP_OBJECTIVES } from "../bench/shapes.ts";
+import { WINOGRAD_F4_FLAG } from "./tune_command.ts";
 
 /** Builds the `bench` command. */
 export function benchCommand(): CommandUnknownOpts {
@@ -32,6 +33,7 @@ export function benchCommand(): CommandUnknownOpts {
       "training-step objectives, comma-separated: original and/or enhanced preset names",
       DEFAULT_STEP_OBJECTIVES.join(","),
     )
+    .option(...WINOGRAD_F4_FLAG)
     .action(async (opts) => {
       const report = await runBench({
         quick: !!opts.quick,
@@ -40,6 +42,7 @@ export function benchCommand(): CommandUnknownOpts {
         objectives: opts.objectives.split(",").map((o) => o.trim()).filter(Boolean),
         match: opts.match,
         tuning: opts.tuning,
+        winogradF4: opts.winogradF4,
         log: (l) => console.error(l),
       });
       console.log(formatReport(report));

@@ -19,7 +19,7 @@ import { RUN_FILES } from "../conditioner/checkpoint.ts";
 import { readRunInfo, recoverRunFolder } from "../conditioner/run_folder.ts";
 import { runTraining } from "../conditioner/run.ts";
 import { EpochBar } from "./progress.ts";
-import { tuneShapes } from "./tune_command.ts";
+import { tuneShapes, WINOGRAD_F4_FLAG, winogradTuning } from "./tune_command.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
 import { tuningCachePath } from "../io/tuning_cache.ts";
 import { addSettingOptions, settingOverrides } from "./settings_options.ts";
@@ -57,7 +57,8 @@ export function trainCommand(): CommandUnknownOpts {
       "--tuning-budget <seconds>",
       "auto tuning: stop timing new shapes after this long",
       String(TRAIN_TUNING_BUDGET_S),
-    );
+    )
+    .option(...WINOGRAD_F4_FLAG);
   addSettingOptions(cmd);
   return cmd.action(async (opts, command) => {
     const given = (name: string) => command.getOptionValueSource(name) === "cli";
@@ -75,6 +76,7 @@ interface TrainFlags {
   progress: boolean;
   tuning: "auto" | "fixed";
   tuningBudget: string;
+  winogradF4?: boolean;
 }
 
 /** What a run trains on: data folder, condition file and resolved settings. */
@@ -153,7 +155,13 @@ async function train(
     : await planNewRun(flags, overrides);
   const config = plan.config;
   // The adapter before any output: without one, the first line printed says what to install.
-  const engine = await Engine.create({ seed: config.seed });
+  if (flags.winogradF4 && flags.tuning !== "auto") {
+    throw new Error("--winograd-f4 lets the tuner choose a kernel: it needs --tuning auto");
+  }
+  const engine = await Engine.create({
+    seed: config.seed,
+    tuning: winogradTuning(flags.winogradF4),
+  });
   try {
     for (const line of plan.lines) console.log(line);
     if (flags.tuning === "auto") {

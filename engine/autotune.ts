@@ -17,6 +17,8 @@ import {
   PROFILES,
   type Tile,
   type TunedChoice,
+  type Tuning,
+  type WinogradVariant,
 } from "./tuning.ts";
 import { conv2d, conv2dInputGrad, conv2dWeightGrad, convGemmDims } from "./ops/conv.ts";
 import { matmul } from "./ops/matmul.ts";
@@ -101,24 +103,31 @@ function sameTile(a: Tile, b: Tile): boolean {
 export const SHARED_TILE: Tile = { kind: "shared", bm: 4, bn: 4, wgX: 16, wgY: 16 };
 
 /**
- * Winograd F(2x2, 3x3) with the profile's conv register tile for its point GEMMs: faster on
- * stride-1 3x3 layers with many channels, slower on narrow ones (engine/ops/winograd.ts). Only
- * the variant that keeps the golden tolerances is timed; F(4x4, 3x3), faster still, is opt-in
- * (`winograd: 4` in the tuning). A layer that does not qualify runs the texel kernel with the
- * same tile: it never wins there but by noise, and then costs nothing.
+ * Winograd F(m x m, 3x3) with the profile's conv register tile for its point GEMMs: faster on
+ * stride-1 3x3 layers with many channels, slower on narrow ones (engine/ops/winograd.ts).
  */
-export function winogradCandidate(profile: ProfileName): Tile {
-  return { ...PROFILES[profile].conv.fwd, kind: "winograd", winograd: 2 };
+export function winogradCandidate(profile: ProfileName, m: WinogradVariant = 2): Tile {
+  return { ...PROFILES[profile].conv.fwd, kind: "winograd", winograd: m };
 }
 
-/** The tiles timed for `family` on a `profile` adapter besides the profile's own. */
-export function candidatesFor(profile: ProfileName, family: Family): Tile[] {
-  const extra = family === "matmul" ? [] : [winogradCandidate(profile)];
-  return [...CANDIDATES[profile], SHARED_TILE, ...extra];
+/**
+ * The tiles timed for `family` besides the profile's own: the profile's candidates, the
+ * workgroup-memory kernel, and for a layer that can run as Winograd (`winograd`) each variant in
+ * `tuning.winogradTiles` (F(2x2, 3x3) only by default: F(4x4, 3x3), faster still, misses the
+ * golden tolerances and is opt-in). Elsewhere a Winograd tile would run the texel kernel with the
+ * same register tile, so it is not timed.
+ */
+export function candidatesFor(tuning: Tuning, family: Family, winograd: boolean): Tile[] {
+  const extra = family === "matmul" || !winograd
+    ? []
+    : tuning.winogradTiles.map((m) => winogradCandidate(tuning.profile, m));
+  return [...CANDIDATES[tuning.profile], SHARED_TILE, ...extra];
 }
 
 interface Job {
   family: Family;
+  /** Whether the timed layer can run as Winograd (a stride-1 3x3 convolution). */
+  winograd: boolean;
   /** The bucket the choice is for. */
   key: string;
   /** The bucket of the shape that is timed (another one when a smaller batch stands in). */
@@ -163,6 +172,7 @@ function jobsOf(e: Engine, c: TuneCase): Job[] {
     const key = bucketKey("matmul", c.m, c.n, c.k);
     return [{
       family: "matmul",
+      winograd: false,
       key,
       timedKey: key,
       label: `matmul ${c.m}x${c.k}x${c.n}`,
@@ -184,6 +194,7 @@ function jobsOf(e: Engine, c: TuneCase): Job[] {
     const [d, t] = [dims[family], timed[family]];
     return {
       family,
+      winograd: dims.winograd,
       key: bucketKey(family, d.m, d.n, d.k),
       timedKey: bucketKey(family, t.m, t.n, t.k),
       label,
@@ -310,7 +321,7 @@ function median(xs: number[]): number {
  */
 async function decide(e: Engine, job: Job, clock: Clock): Promise<TunedChoice> {
   const fixed = fixedTile(e.tuning, job.family);
-  const others = candidatesFor(e.tuning.profile, job.family);
+  const others = candidatesFor(e.tuning, job.family, job.winograd);
   const tiles = [fixed, ...others.filter((c) => !sameTile(c, fixed))];
   const times: number[] = [];
   for (const tile of tiles) times.push(await timeJob(e, job, tile, clock));
@@ -345,8 +356,15 @@ export async function tune(
   const clock: Clock = { use: resolveClock(e, options.clock) };
   const jobs = cases.flatMap((c) => jobsOf(e, c));
   const reports: TuneReport[] = [];
-  const seen = new Set<string>();
-  const unique = jobs.filter((j) => !seen.has(j.key) && seen.add(j.key));
+  // One job per bucket, in order of first appearance: a layer that can run as Winograd stands
+  // for its bucket when there is one (a stride-2 and a stride-1 3x3 layer can share a bucket),
+  // so that Winograd is timed; the others run the texel kernel with its register tile.
+  const byKey = new Map<string, Job>();
+  for (const j of jobs) {
+    const first = byKey.get(j.key);
+    if (!first || (j.winograd && !first.winograd)) byKey.set(j.key, j);
+  }
+  const unique = [...byKey.values()];
   try {
     for (const job of unique) {
       const known = e.tuned.get(job.key);

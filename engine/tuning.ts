@@ -34,7 +34,7 @@ export interface Tile {
    * Output tile of kind "winograd": F(2x2, 3x3) (default; within the golden tolerances) or
    * F(4x4, 3x3) (faster, but float32 errors up to ~5e-5 on O(1) data; see engine/ops/winograd.ts).
    */
-  winograd?: 2 | 4;
+  winograd?: WinogradVariant;
 }
 
 /** Tiles of the three convolution kernels. */
@@ -101,7 +101,17 @@ export interface Tuning {
   budgets: Budgets;
   /** Normalisation kernels. */
   norm: NormTuning;
+  /**
+   * Winograd variants the autotuner may choose for stride-1 3x3 layers: `[2]` (F(2x2, 3x3),
+   * within the golden tolerances; the default), `[2, 4]` (F(4x4, 3x3) too: faster on deep
+   * layers, float32 errors up to ~5e-5 on O(1) values) or `[]` (none). Tiles set by hand are
+   * not limited by it.
+   */
+  winogradTiles: readonly WinogradVariant[];
 }
+
+/** Output tile of a Winograd variant: F(2x2, 3x3) or F(4x4, 3x3). */
+export type WinogradVariant = 2 | 4;
 
 /** Names of the built-in profiles. */
 export type ProfileName = "software" | "gpu";
@@ -119,6 +129,7 @@ export type TuningOverrides = {
   conv?: { fwd?: Partial<Tile>; dx?: Partial<Tile>; dw?: Partial<Tile> };
   budgets?: Partial<Budgets>;
   norm?: Partial<NormTuning>;
+  winogradTiles?: readonly WinogradVariant[];
 };
 
 const BUDGETS: Budgets = {
@@ -160,6 +171,7 @@ export const PROFILES: Readonly<Record<ProfileName, Tuning>> = {
     conv: { fwd: tile(4, 4, 8, 8), dx: tile(4, 4, 8, 8), dw: tile(4, 4, 8, 8) },
     budgets: BUDGETS,
     norm: NORM,
+    winogradTiles: [2],
   },
   gpu: {
     profile: "gpu",
@@ -170,6 +182,7 @@ export const PROFILES: Readonly<Record<ProfileName, Tuning>> = {
     conv: { fwd: tile(2, 2, 16, 8), dx: tile(2, 2, 16, 8), dw: tile(2, 2, 16, 8) },
     budgets: BUDGETS,
     norm: NORM,
+    winogradTiles: [2],
   },
 };
 
@@ -209,6 +222,7 @@ export function resolveTuning(
     },
     budgets: { ...base.budgets, ...over.budgets },
     norm: { ...base.norm, ...over.norm },
+    winogradTiles: [...(over.winogradTiles ?? base.winogradTiles)],
   };
   checkTuning(t);
   return t;
@@ -265,6 +279,12 @@ function checkTuning(t: Tuning): void {
   if (b.dwChunk % 4 !== 0) throw new Error(`tuning: budgets.dwChunk must be a multiple of 4`);
   for (const [k, v] of Object.entries(t.norm)) {
     if (!isPos(v)) throw new Error(`tuning: norm.${k} must be a positive integer, got ${v}`);
+  }
+  const w = t.winogradTiles;
+  if (!Array.isArray(w) || w.some((v) => v !== 2 && v !== 4) || new Set(w).size !== w.length) {
+    throw new Error(
+      `tuning: winogradTiles must list distinct variants among 2 and 4, got ${JSON.stringify(w)}`,
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * The tuning cache: tiles chosen by {@link Engine.tune}, kept per adapter, driver and kernel
- * version in `$XDG_CACHE_HOME/webgpu-conditioner/tuning.json` (or `~/.cache/...`). A damaged
- * file, or an entry of another kernel version, is ignored with a warning; writes are atomic.
+ * The tuning cache: tiles chosen by {@link Engine.tune}, kept per adapter, driver, kernel
+ * version and set of Winograd variants in `$XDG_CACHE_HOME/webgpu-conditioner/tuning.json` (or
+ * `~/.cache/...`). A damaged file, or an entry of another kernel version, is ignored with a
+ * warning; writes are atomic.
  */
 import { dirname, join } from "node:path";
 import type { Engine } from "../engine/engine.ts";
@@ -9,6 +10,7 @@ import {
   adapterKey,
   checkTile,
   KERNELS_VERSION,
+  PROFILES,
   type Tile,
   type TunedChoice,
 } from "../engine/tuning.ts";
@@ -17,7 +19,7 @@ import { writeFileAtomic } from "./files.ts";
 /** Format of the cache file. */
 interface CacheFile {
   format: 1;
-  /** By {@link adapterKey}. */
+  /** By {@link entryKey}. */
   adapters: Record<
     string,
     { kernels: number; profile: string; choices: Record<string, TunedChoice> }
@@ -28,6 +30,22 @@ interface CacheFile {
 export function tuningCachePath(): string {
   const base = Deno.env.get("XDG_CACHE_HOME") || join(Deno.env.get("HOME") ?? ".", ".cache");
   return join(base, "webgpu-conditioner", "tuning.json");
+}
+
+/**
+ * The cache entry of `engine`: its {@link adapterKey}, plus the Winograd variants the tuner may
+ * choose when they are not the profile's (choices made with F(4x4, 3x3) allowed are kept apart
+ * from the default ones, so that opting in or out never mixes them).
+ */
+export function entryKey(engine: Pick<Engine, "gpu" | "tuning">): string {
+  const tiles = engine.tuning.winogradTiles;
+  const standard = PROFILES[engine.tuning.profile].winogradTiles;
+  const same = tiles.length === standard.length && tiles.every((m) => standard.includes(m));
+  return same
+    ? adapterKey(engine.gpu)
+    : `${adapterKey(engine.gpu)} | winograd ${
+      tiles.length ? tiles.map((m) => `F${m}`).join(",") : "none"
+    }`;
 }
 
 function isTile(v: unknown): boolean {
@@ -70,7 +88,7 @@ export async function loadTuningCache(
   warn: (m: string) => void = (m) => console.warn(`warning: ${m}`),
 ): Promise<number> {
   const cache = await readCache(path, warn);
-  const entry = cache.adapters[adapterKey(engine.gpu)];
+  const entry = cache.adapters[entryKey(engine)];
   if (!entry) return 0;
   if (entry.kernels !== KERNELS_VERSION || entry.profile !== engine.tuning.profile) {
     warn(
@@ -86,6 +104,11 @@ export async function loadTuningCache(
       warn(`ignoring a malformed tuning cache entry "${key}"`);
       continue;
     }
+    const variant = c.tile.kind === "winograd" ? c.tile.winograd ?? 2 : null;
+    if (variant !== null && !engine.tuning.winogradTiles.includes(variant)) {
+      warn(`ignoring the tuning cache entry "${key}": Winograd F${variant} is not allowed here`);
+      continue;
+    }
     engine.tuned.set(key, c);
     loaded++;
   }
@@ -99,7 +122,7 @@ export async function saveTuningCache(
   warn: (m: string) => void = (m) => console.warn(`warning: ${m}`),
 ): Promise<void> {
   const cache = await readCache(path, () => {});
-  cache.adapters[adapterKey(engine.gpu)] = {
+  cache.adapters[entryKey(engine)] = {
     kernels: KERNELS_VERSION,
     profile: engine.tuning.profile,
     choices: Object.fromEntries(engine.tuned),

@@ -15,8 +15,14 @@ import {
   SHARED_TILE,
   type TuneCase,
 } from "../engine/autotune.ts";
-import { adapterKey, bucketKey, type Family, KERNELS_VERSION } from "../engine/tuning.ts";
-import { loadTuningCache, saveTuningCache } from "../io/tuning_cache.ts";
+import {
+  adapterKey,
+  bucketKey,
+  type Family,
+  KERNELS_VERSION,
+  resolveTuning,
+} from "../engine/tuning.ts";
+import { entryKey, loadTuningCache, saveTuningCache } from "../io/tuning_cache.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
 import { assertClose, randnArray } from "./helpers.ts";
 
@@ -102,7 +108,7 @@ Deno.test("autotune: tune times the candidates, keeps the fastest, caches", opts
     assert.equal(r.cached, false);
     assert.equal(
       r.candidates,
-      1 + candidatesFor(e.tuning.profile, r.key.split(" ")[0] as Family).length,
+      1 + candidatesFor(e.tuning, r.key.split(" ")[0] as Family, false).length,
     );
     assert.ok(r.ms > 0 && r.fixedMs > 0, JSON.stringify(r));
     assert.ok(r.ms <= r.fixedMs, `chosen ${r.ms} ms slower than fixed ${r.fixedMs} ms`);
@@ -169,6 +175,81 @@ Deno.test("autotune: tune times the candidates, keeps the fastest, caches", opts
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  "autotune: Winograd variants are timed for stride-1 3x3 layers only, as the tuning allows, and cached apart",
+  opts,
+  async () => {
+    const f4 = await Engine.create({ seed: 4, tuning: { winogradTiles: [2, 4] } });
+    const dir = await Deno.makeTempDir();
+    try {
+      const stride1: TuneCase = { op: "conv2d", x: [2, 8, 8, 8], w: [8, 8, 3, 3], padding: 1 };
+      const others = CANDIDATES[e.tuning.profile].length + 1; // and the workgroup-memory kernel
+      e.tuned.clear();
+      const [def] = await e.tune([stride1], { budgetS: 1 });
+      assert.equal(def.candidates, 1 + others + 1, "the profile's tile, the others and F2");
+      const [both] = await f4.tune([stride1], { budgetS: 1 });
+      assert.equal(both.candidates, 1 + others + 2, "F2 and F4");
+      e.tuned.clear();
+      const [none] = await e.tune([CASES[0]], { budgetS: 1 });
+      assert.equal(none.candidates, 1 + others, "a stride-2 layer times no Winograd tile");
+      // A stride-2 and a stride-1 layer in one bucket: the stride-1 one is timed for both.
+      e.tuned.clear();
+      const stride2: TuneCase = { ...stride1, x: [2, 8, 16, 16], stride: 2 };
+      const [shared] = await e.tune([stride2, stride1], { budgetS: 1 });
+      assert.equal(shared.key, def.key);
+      assert.equal(shared.label, "conv2d x[2,8,8,8] w[8,8,3,3] s1");
+      assert.equal(shared.candidates, 1 + others + 1);
+      assert.deepEqual(
+        candidatesFor(f4.tuning, "conv_fwd", true).filter((t) => t.kind === "winograd")
+          .map((t) => t.winograd),
+        [2, 4],
+      );
+      assert.deepEqual(candidatesFor(f4.tuning, "matmul", true), [
+        ...CANDIDATES[f4.tuning.profile],
+        SHARED_TILE,
+      ]);
+
+      // Choices made with F4 allowed live in their own cache entry.
+      assert.equal(entryKey(e), adapterKey(e.gpu));
+      assert.equal(entryKey(f4), `${adapterKey(f4.gpu)} | winograd F2,F4`);
+      const path = join(dir, "tuning.json");
+      const warnings: string[] = [];
+      const warn = (m: string) => warnings.push(m);
+      const key = bucketKey("conv_fwd", 8, 128, 72);
+      const tile = { bm: 4, bn: 4, wgX: 8, wgY: 8, kind: "winograd", winograd: 4 } as const;
+      const choice = { tile, ms: 1, fixedMs: 2, candidates: 7 };
+      f4.tuned.clear();
+      f4.tuned.set(key, choice);
+      await saveTuningCache(f4, path, warn);
+      e.tuned.clear();
+      await saveTuningCache(e, path, warn);
+      f4.tuned.clear();
+      assert.equal(await loadTuningCache(f4, path, warn), 1);
+      assert.deepEqual(f4.tuned.get(key), choice);
+      assert.equal(await loadTuningCache(e, path, warn), 0);
+      // An F4 choice in the default entry (edited by hand) is not used.
+      const file = JSON.parse(await Deno.readTextFile(path));
+      file.adapters[adapterKey(e.gpu)].choices[key] = choice;
+      await Deno.writeTextFile(path, JSON.stringify(file));
+      assert.equal(await loadTuningCache(e, path, warn), 0);
+      assert.match(warnings.pop()!, /Winograd F4 is not allowed here/);
+      assert.deepEqual(warnings, []);
+
+      for (const bad of [[3], [2, 2], [4, 4, 2]]) {
+        assert.throws(
+          () => resolveTuning(e.gpu, { winogradTiles: bad as (2 | 4)[] }),
+          /winogradTiles must list distinct variants among 2 and 4/,
+        );
+      }
+      assert.deepEqual(resolveTuning(e.gpu, { winogradTiles: [] }).winogradTiles, []);
+    } finally {
+      e.tuned.clear();
+      f4.destroy();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
 Deno.test("autotune: the conditioner's GEMM shapes", () => {
   const cases = conditionerTuneCases({ filters: [8, 16], imageSize: 32, batch: 4 });

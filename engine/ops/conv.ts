@@ -525,16 +525,27 @@ export interface GemmDims {
 }
 
 /**
- * @internal The output shape of a convolution and the M, N, K its three kernels see (as the
- * tuner buckets them): forward and weight gradient on the im2col geometry where that is used.
+ * @internal The output shape of a convolution, the M, N, K its three kernels see (as the tuner
+ * buckets them; forward and weight gradient on the im2col geometry where that is used) and
+ * whether it can run as Winograd.
  */
 export function convGemmDims(
   xShape: readonly number[],
   wShape: readonly number[],
   options: Conv2dOptions,
-): { outShape: number[]; conv_fwd: GemmDims; conv_dx: GemmDims; conv_dw: GemmDims } {
+): {
+  outShape: number[];
+  winograd: boolean;
+  conv_fwd: GemmDims;
+  conv_dx: GemmDims;
+  conv_dw: GemmDims;
+} {
   const geo = geometry(xShape, wShape, null, options);
-  return { outShape: [geo.batch, geo.cout, geo.outH, geo.outW], ...gemmDims(geo) };
+  return {
+    outShape: [geo.batch, geo.cout, geo.outH, geo.outW],
+    winograd: winogradApplies(geo),
+    ...gemmDims(geo),
+  };
 }
 
 /** M, N, K of the three kernels of `geo` (see {@link convGemmDims}). */

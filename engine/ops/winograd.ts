@@ -27,12 +27,10 @@ import type { Engine } from "../engine.ts";
 import type { Tensor } from "../tensor.ts";
 import type { TexelBuffer } from "../buffers.ts";
 import type { Geometry } from "./conv.ts";
-
-/** Output tile size of a Winograd variant: F(2x2, 3x3) or F(4x4, 3x3). */
-export type WinogradTile = 2 | 4;
+import type { WinogradVariant } from "../tuning.ts";
 
 /** A variant's transform points ((m + 2)^2) and the entry-name prefix of its kernels. */
-function variant(m: WinogradTile): { points: number; prefix: "wino" | "wino4" } {
+function variant(m: WinogradVariant): { points: number; prefix: "wino" | "wino4" } {
   return m === 2 ? { points: 16, prefix: "wino" } : { points: 36, prefix: "wino4" };
 }
 
@@ -42,7 +40,7 @@ function variant(m: WinogradTile): { points: number; prefix: "wino" | "wino4" } 
  */
 export interface PointGemms {
   /** Output tile of the variant to run. */
-  m: WinogradTile;
+  m: WinogradVariant;
   /** conv_gemm's forward over packed operands: `act` [groups][rows + 1][k4], `wt` [groups][m][k4]. */
   gemm(
     geo: Geometry,
@@ -76,7 +74,7 @@ export function winogradApplies(geo: Geometry): boolean {
 export function winogradFits(
   e: Engine,
   geo: Geometry,
-  m: WinogradTile,
+  m: WinogradVariant,
   family: "conv_fwd" | "conv_dx" | "conv_dw",
 ): boolean {
   const { points } = variant(m);
@@ -106,7 +104,7 @@ interface Tiles {
   pad: number;
 }
 
-function tilesOf(m: WinogradTile, batch: number, outH: number, outW: number): Tiles {
+function tilesOf(m: WinogradVariant, batch: number, outH: number, outW: number): Tiles {
   const h = Math.ceil(outH / m);
   const w = Math.ceil(outW / m);
   const count = batch * h * w;
@@ -160,7 +158,7 @@ function toTexels(
  * (`what` grad, `pad` unused).
  */
 function transformTiles(
-  m: WinogradTile,
+  m: WinogradVariant,
   src: Tensor,
   what: "input" | "grad",
   pad: readonly number[],
@@ -190,7 +188,7 @@ function transformTiles(
  * (`transposed` false); the input gradient's are input channels and K output channels, the
  * kernel flipped.
  */
-function transformWeight(m: WinogradTile, weight: Tensor, transposed: boolean): TexelBuffer {
+function transformWeight(m: WinogradVariant, weight: Tensor, transposed: boolean): TexelBuffer {
   const { points, prefix } = variant(m);
   const [cout, cin] = weight.shape;
   const rows = transposed ? cin : cout;
@@ -213,7 +211,7 @@ function transformWeight(m: WinogradTile, weight: Tensor, transposed: boolean): 
  */
 function convolve(
   gemms: PointGemms,
-  m: WinogradTile,
+  m: WinogradVariant,
   src: Tensor,
   u: TexelBuffer,
   rows: number,
