@@ -38,3 +38,34 @@ Deno.test("bench targets: the Winograd target takes the better variant and names
   assert.equal(none.met, null);
   assert.equal(none.measured, "not run");
 });
+
+Deno.test("bench targets: the full-step targets are checked for each variant that ran", () => {
+  const step = (id: string, ms: number, peakMiB: number) => ({
+    id,
+    ms,
+    samplesPerS: 16000 / ms,
+    peakBytes: peakMiB * 2 ** 20,
+  });
+  const r = {
+    ...reportWith(undefined),
+    steps: [
+      step("step full", 10000, 1100),
+      step("step full robust", 15000, 1700),
+      step("step full tuned", 8000, 1400),
+      step("step full robust tuned", 10800, 2100),
+    ],
+    peers: { torch: { cases: { "step full": { ms: 2000, samplesPerS: 8 } } } },
+  } as unknown as BenchReport;
+  const t = new Map(targets(r).map((x) => [x.target, x]));
+  const torch = "full training step >= 0.5x PyTorch CPU samples/s";
+  assert.equal(t.get(torch)?.measured, "0.200x (ours 1.60, PyTorch 8.00 samples/s)");
+  assert.equal(t.get(`${torch} [tuned]`)?.measured, "0.250x (ours 2.00, PyTorch 8.00 samples/s)");
+  assert.equal(t.get(`${torch} [tuned]`)?.met, false);
+  const robust = "enhanced robust step <= 1.45x the original step (full model)";
+  assert.equal(t.get(robust)?.met, false);
+  assert.equal(t.get(`${robust} [tuned]`)?.met, true);
+  const peak = "peak GPU memory of the full step <= 2 GiB";
+  assert.equal(t.get(peak)?.met, true);
+  assert.equal(t.get(`${peak} [tuned]`)?.met, false, "the robust step's peak counts");
+  assert.ok(!t.has(`${torch} [tuned F4]`), "a variant that did not run is not checked");
+});
