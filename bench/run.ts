@@ -134,6 +134,9 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const withPeers = options.peers ?? true;
   const objectives = [...(options.objectives ?? DEFAULT_STEP_OBJECTIVES)];
   for (const o of objectives) stepObjective(o); // throws, naming the choices, on an unknown name
+  if (options.winogradF4 && (options.tuning ?? "fixed") === "fixed") {
+    throw new Error("bench: --winograd-f4 applies to tuned runs: it needs --tuning auto or both");
+  }
   const plan = makePlan(quick, objectives);
   const probe = await Engine.create({ seed: 0 });
   const machine = await machineInfo(probe);
@@ -172,9 +175,6 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   // With tuning, --match also picks stack and step cases (tuning the full model takes long).
   const tunedMatch = (id: string) => tuning === "fixed" || !filter || filter(id);
   const f4 = options.winogradF4 ?? false;
-  if (f4 && tuning === "fixed") {
-    throw new Error("bench: --winograd-f4 applies to tuned runs: it needs --tuning auto or both");
-  }
   const idOf = (id: string, mode: "fixed" | "auto") =>
     mode === "auto" && tuning === "both" ? `${id} tuned${f4 ? " F4" : ""}` : id;
   /** The engine setup of a stack or step case: tuned for `model` in "auto" mode. */
