@@ -245,7 +245,7 @@ Deno.test(
       assert.deepEqual(resolveTuning(e.gpu, { winogradTiles: [] }).winogradTiles, []);
     } finally {
       e.tuned.clear();
-      f4.destroy();
+      await f4.close();
       await Deno.remove(dir, { recursive: true });
     }
   },
