@@ -135,7 +135,13 @@ export class Engine {
 
   /** Requests a GPU device. Throws an explanatory error without WebGPU. */
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    return new Engine(await requestGpu(options), options);
+    const gpu = await requestGpu(options);
+    try {
+      return new Engine(gpu, options);
+    } catch (e) {
+      gpu.device.destroy(); // an invalid tuning, say: the device is not left behind
+      throw e;
+    }
   }
 
   // ---------------------------------------------------------------- tensors

@@ -180,3 +180,11 @@ Deno.test("tuning shared: a K beyond llvmpipe's loop limit is split and summed",
     e.destroy();
   }
 });
+
+Deno.test("tuning: Engine.create rejects an invalid tuning", async () => {
+  await assert.rejects(() => Engine.create({ tuning: { matmul: { bm: 9 } } }), /bm, bn in 1..8/);
+  await assert.rejects(
+    () => Engine.create({ tuning: { winogradTiles: [3 as 2] } }),
+    /winogradTiles must list distinct variants among 2 and 4, got \[3\]/,
+  );
+});
