@@ -8,6 +8,7 @@ import { Engine } from "../engine/engine.ts";
 import type { TuneReport } from "../engine/autotune.ts";
 import { type BenchTuning, type EngineSetup, tunedPrepare } from "./tuned.ts";
 import type { TuneShapeOptions } from "../conditioner/tuning_cases.ts";
+import { WINOGRAD_F4 } from "../engine/tuning.ts";
 import { benchKernels, type KernelResult } from "./kernels.ts";
 import { benchStack, type StackResult } from "./stack.ts";
 import { benchTrainStep, stepObjective, type StepResult } from "./step.ts";
@@ -180,7 +181,7 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   /** The engine setup of a stack or step case: tuned for `model` in "auto" mode. */
   const setupFor = (mode: "fixed" | "auto", id: string, model: TuneShapeOptions): EngineSetup =>
     mode === "fixed" ? {} : {
-      tuning: f4 ? { winogradTiles: [2, 4] } : undefined,
+      tuning: f4 ? WINOGRAD_F4 : undefined,
       prepare: tunedPrepare(model, report.tuned[id] = [], log),
     };
 

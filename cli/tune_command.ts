@@ -1,7 +1,7 @@
 /** `tune`: times kernel tiles for a model's GEMM shapes on this adapter and caches the choices. */
 import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
 import { Engine } from "../engine/engine.ts";
-import type { TuningOverrides } from "../engine/tuning.ts";
+import { fmtWinogradTiles, type TuningOverrides, WINOGRAD_F4 } from "../engine/tuning.ts";
 import {
   bucketsOf,
   fmtTile,
@@ -23,7 +23,7 @@ export const WINOGRAD_F4_FLAG = [
 
 /** The engine tuning `--winograd-f4` asks for (undefined: the profile's). */
 export function winogradTuning(f4: boolean | undefined): TuningOverrides | undefined {
-  return f4 ? { winogradTiles: [2, 4] } : undefined;
+  return f4 ? WINOGRAD_F4 : undefined;
 }
 
 /** Builds the `tune` command. */
@@ -58,7 +58,7 @@ export function tuneCommand(): CommandUnknownOpts {
         console.log(
           `Tuning on ${engine.gpu.description} (${engine.gpu.backend.backend}, ` +
             `profile ${engine.tuning.profile}, Winograd ` +
-            `${engine.tuning.winogradTiles.map((m) => `F${m}`).join(",") || "none"}): ` +
+            `${fmtWinogradTiles(engine.tuning.winogradTiles)}): ` +
             `${cases.length} shapes`,
         );
         const bar = opts.progress && Deno.stderr.isTerminal();

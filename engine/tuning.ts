@@ -113,6 +113,14 @@ export interface Tuning {
 /** Output tile of a Winograd variant: F(2x2, 3x3) or F(4x4, 3x3). */
 export type WinogradVariant = 2 | 4;
 
+/** The overrides that let the autotuner choose F(4x4, 3x3) too (`--winograd-f4`). */
+export const WINOGRAD_F4: TuningOverrides = { winogradTiles: [2, 4] };
+
+/** Winograd variants as "F2,F4" ("none" for an empty list). */
+export function fmtWinogradTiles(tiles: readonly WinogradVariant[]): string {
+  return tiles.map((m) => `F${m}`).join(",") || "none";
+}
+
 /** Names of the built-in profiles. */
 export type ProfileName = "software" | "gpu";
 

@@ -9,6 +9,7 @@ import type { Engine } from "../engine/engine.ts";
 import {
   adapterKey,
   checkTile,
+  fmtWinogradTiles,
   KERNELS_VERSION,
   PROFILES,
   type Tile,
@@ -43,9 +44,7 @@ export function entryKey(engine: Pick<Engine, "gpu" | "tuning">): string {
   const same = tiles.length === standard.length && tiles.every((m) => standard.includes(m));
   return same
     ? adapterKey(engine.gpu)
-    : `${adapterKey(engine.gpu)} | winograd ${
-      tiles.length ? tiles.map((m) => `F${m}`).join(",") : "none"
-    }`;
+    : `${adapterKey(engine.gpu)} | winograd ${fmtWinogradTiles(tiles)}`;
 }
 
 function isTile(v: unknown): boolean {
