@@ -8,7 +8,7 @@
 import type { Engine } from "../engine/engine.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { matmul } from "../engine/ops/matmul.ts";
-import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../engine/ops/conv.ts";
+import { conv2d, conv2dInputGrad, conv2dWeightGrad, packConvInput } from "../engine/ops/conv.ts";
 import { groupNorm } from "../engine/ops/norm.ts";
 import { robustLoss } from "../conditioner/losses/robust_loss.ts";
 import { presetConfig } from "../conditioner/enhanced_config.ts";
@@ -29,6 +29,7 @@ import {
   FULL_MODEL,
   groupNormShapes,
   type MatmulShape,
+  modelConvLayers,
   spectralShapes,
 } from "./shapes.ts";
 import { type RepPolicy, timeKernel, type Timing } from "./timing.ts";
@@ -124,6 +125,36 @@ export function convRunner(e: Engine, c: ConvShape, dir: ConvDir): Runner {
     flops: convFlops(c),
     run,
     dispose: () => freeAll([x, w, g]),
+  };
+}
+
+/**
+ * Every convolution input of a model's training step packed as its forward and weight gradient
+ * read it (im2col rows for the 1-channel stem): what kept inputs (`--kept-inputs`,
+ * engine/tuning.ts `budgets.keptInputsMiB`) save the weight gradients, at most, per step.
+ * Nominal bytes: each input read once and its packing written once.
+ */
+export function inputPacksRunner(e: Engine, layers: readonly ConvShape[], id: string): Runner {
+  const xs = layers.map((c, i) => e.rand([c.n, c.cin, c.h, c.w], { seed: 10 + i }));
+  const opts = layers.map((c) => ({ stride: c.stride, padding: c.pad }));
+  const bytes = layers.reduce((sum, c, i) => {
+    const oh = convOut(c.h, c.k, c.stride, c.pad);
+    const ow = convOut(c.w, c.k, c.stride, c.pad);
+    // Packed rows: per input position (channels padded to 4), or per output position (im2col).
+    const packed = c.cin < 4 ? c.n * oh * ow * Math.ceil((c.cin * c.k * c.k) / 4) * 4 : xs[i].size;
+    return sum + 4 * (xs[i].size + packed);
+  }, 0);
+  return {
+    id,
+    group: "conv",
+    label: `${layers.length} layers' inputs packed once each`,
+    bytes,
+    run: () => {
+      layers.forEach((c, i) => {
+        e.releaseTexels(packConvInput(xs[i], [c.cout, c.cin, c.k, c.k], opts[i]));
+      });
+    },
+    dispose: () => freeAll(xs),
   };
 }
 
@@ -261,6 +292,8 @@ export function kernelCases(e: Engine, plan: BenchPlan): { id: string; make: () 
       cases.push({ id: `conv ${c.id} ${dir}`, make: () => convRunner(e, c, dir) });
     }
   }
+  const packs = "conv input packs full model";
+  cases.push({ id: packs, make: () => inputPacksRunner(e, modelConvLayers(FULL_MODEL), packs) });
   for (const { shape, groups } of groupNormShapes(FULL_MODEL)) {
     const id = `groupnorm [${shape.join(",")}] G${groups}`;
     cases.push({ id, make: () => groupNormRunner(e, shape, groups) });

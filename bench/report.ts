@@ -282,7 +282,11 @@ export function formatReport(r: BenchReport): string {
     return cells;
   });
   const lines = [
-    `Benchmarks ${m.date}${r.options.quick ? " (quick)" : ""}`,
+    `Benchmarks ${m.date}${r.options.quick ? " (quick)" : ""}${
+      r.options.keptInputsMiB === undefined
+        ? ""
+        : `; kept conv inputs ${r.options.keptInputsMiB} MiB`
+    }`,
     `Adapter: ${m.adapter}${m.softwareAdapter ? " (software)" : ""}; timestamps: ${
       !m.timestampQueries
         ? "no"

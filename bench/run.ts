@@ -38,6 +38,8 @@ export interface RunOptions {
    * `tuning: "both"` their ids end in "tuned F4".
    */
   winogradF4?: boolean;
+  /** `budgets.keptInputsMiB` of the stack and step engines (default the profile's). */
+  keptInputsMiB?: number;
   log?: (line: string) => void;
 }
 
@@ -64,7 +66,14 @@ export interface LoadSample {
 /** Everything a run measured. */
 export interface BenchReport {
   machine: MachineInfo;
-  options: { quick: boolean; sections: Section[]; peers: boolean; objectives: string[] };
+  options: {
+    quick: boolean;
+    sections: Section[];
+    peers: boolean;
+    objectives: string[];
+    /** MiB of packed conv inputs the stack and step engines keep (undefined: the profile's). */
+    keptInputsMiB?: number;
+  };
   plan: BenchPlan;
   kernels: KernelResult[];
   /** Winograd against the implicit GEMM on the stride-1 3x3 layers (kernels section). */
@@ -144,7 +153,13 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   probe.destroy();
   const report: BenchReport = {
     machine,
-    options: { quick, sections, peers: withPeers, objectives },
+    options: {
+      quick,
+      sections,
+      peers: withPeers,
+      objectives,
+      keptInputsMiB: options.keptInputsMiB,
+    },
     plan,
     kernels: [],
     winograd: [],
@@ -179,9 +194,11 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const idOf = (id: string, mode: "fixed" | "auto") =>
     mode === "auto" && tuning === "both" ? `${id} tuned${f4 ? " F4" : ""}` : id;
   /** The engine setup of a stack or step case: tuned for `model` in "auto" mode. */
+  const kept = options.keptInputsMiB;
+  const budgets = kept === undefined ? {} : { budgets: { keptInputsMiB: kept } };
   const setupFor = (mode: "fixed" | "auto", id: string, model: TuneShapeOptions): EngineSetup =>
-    mode === "fixed" ? {} : {
-      tuning: f4 ? WINOGRAD_F4 : undefined,
+    mode === "fixed" ? { tuning: budgets } : {
+      tuning: { ...(f4 ? WINOGRAD_F4 : {}), ...budgets },
       prepare: tunedPrepare(model, report.tuned[id] = [], log),
     };
 

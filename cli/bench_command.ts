@@ -3,7 +3,7 @@ import { Command, type CommandUnknownOpts, Option } from "npm:@commander-js/extr
 import { runBench, SECTIONS } from "../bench/run.ts";
 import { formatReport, rows, targets } from "../bench/report.ts";
 import { DEFAULT_STEP_OBJECTIVES } from "../bench/shapes.ts";
-import { WINOGRAD_F4_FLAG } from "./tune_command.ts";
+import { KEPT_INPUTS_FLAG, parseKeptInputs, WINOGRAD_F4_FLAG } from "./tune_command.ts";
 
 /** Builds the `bench` command. */
 export function benchCommand(): CommandUnknownOpts {
@@ -34,6 +34,7 @@ export function benchCommand(): CommandUnknownOpts {
       DEFAULT_STEP_OBJECTIVES.join(","),
     )
     .option(...WINOGRAD_F4_FLAG)
+    .option(...KEPT_INPUTS_FLAG)
     .action(async (opts) => {
       const report = await runBench({
         quick: !!opts.quick,
@@ -43,6 +44,7 @@ export function benchCommand(): CommandUnknownOpts {
         match: opts.match,
         tuning: opts.tuning,
         winogradF4: opts.winogradF4,
+        keptInputsMiB: opts.keptInputs === undefined ? undefined : parseKeptInputs(opts.keptInputs),
         log: (l) => console.error(l),
       });
       console.log(formatReport(report));

@@ -19,7 +19,7 @@ import { RUN_FILES } from "../conditioner/checkpoint.ts";
 import { readRunInfo, recoverRunFolder } from "../conditioner/run_folder.ts";
 import { runTraining } from "../conditioner/run.ts";
 import { EpochBar } from "./progress.ts";
-import { tuneShapes, WINOGRAD_F4_FLAG, winogradTuning } from "./tune_command.ts";
+import { engineTuning, KEPT_INPUTS_FLAG, tuneShapes, WINOGRAD_F4_FLAG } from "./tune_command.ts";
 import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
 import { tuningCachePath } from "../io/tuning_cache.ts";
 import { addSettingOptions, settingOverrides } from "./settings_options.ts";
@@ -58,7 +58,8 @@ export function trainCommand(): CommandUnknownOpts {
       "auto tuning: stop timing new shapes after this long",
       String(TRAIN_TUNING_BUDGET_S),
     )
-    .option(...WINOGRAD_F4_FLAG);
+    .option(...WINOGRAD_F4_FLAG)
+    .option(...KEPT_INPUTS_FLAG);
   addSettingOptions(cmd);
   return cmd.action(async (opts, command) => {
     const given = (name: string) => command.getOptionValueSource(name) === "cli";
@@ -77,6 +78,7 @@ interface TrainFlags {
   tuning: "auto" | "fixed";
   tuningBudget: string;
   winogradF4?: boolean;
+  keptInputs?: string;
 }
 
 /** What a run trains on: data folder, condition file and resolved settings. */
@@ -160,7 +162,7 @@ async function train(
   }
   const engine = await Engine.create({
     seed: config.seed,
-    tuning: winogradTuning(flags.winogradF4),
+    tuning: engineTuning(flags),
   });
   try {
     for (const line of plan.lines) console.log(line);

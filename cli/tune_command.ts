@@ -1,7 +1,7 @@
 /** `tune`: times kernel tiles for a model's GEMM shapes on this adapter and caches the choices. */
 import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
 import { Engine } from "../engine/engine.ts";
-import { fmtWinogradTiles, type TuningOverrides, WINOGRAD_F4 } from "../engine/tuning.ts";
+import { fmtWinogradTiles, PROFILES, type TuningOverrides, WINOGRAD_F4 } from "../engine/tuning.ts";
 import {
   bucketsOf,
   fmtTile,
@@ -21,9 +21,31 @@ export const WINOGRAD_F4_FLAG = [
   "layers, float32 errors up to ~5e-5 on O(1) values (past the golden tolerance); cached apart",
 ] as const;
 
-/** The engine tuning `--winograd-f4` asks for (undefined: the profile's). */
-export function winogradTuning(f4: boolean | undefined): TuningOverrides | undefined {
-  return f4 ? WINOGRAD_F4 : undefined;
+/** The `--kept-inputs` flag of `train` and `bench`. */
+export const KEPT_INPUTS_FLAG = [
+  "--kept-inputs <MiB>",
+  "memory for packed convolution inputs kept from the forward for the weight gradient " +
+  `(saves packing them again; 0: none; default ${PROFILES.software.budgets.keptInputsMiB})`,
+] as const;
+
+/** The engine tuning `--winograd-f4` and `--kept-inputs` ask for (undefined: the profile's). */
+export function engineTuning(
+  flags: { winogradF4?: boolean; keptInputs?: string },
+): TuningOverrides | undefined {
+  const over: TuningOverrides = flags.winogradF4 ? { ...WINOGRAD_F4 } : {};
+  if (flags.keptInputs !== undefined) {
+    over.budgets = { keptInputsMiB: parseKeptInputs(flags.keptInputs) };
+  }
+  return Object.keys(over).length ? over : undefined;
+}
+
+/** The MiB of `--kept-inputs`: a non-negative integer. */
+export function parseKeptInputs(text: string): number {
+  const mib = Number(text);
+  if (text.trim() === "" || !Number.isInteger(mib) || mib < 0) {
+    throw new Error(`--kept-inputs must be a whole number of MiB (0 or more), got "${text}"`);
+  }
+  return mib;
 }
 
 /** Builds the `tune` command. */
@@ -48,7 +70,7 @@ export function tuneCommand(): CommandUnknownOpts {
       });
       const budgetS = Number(opts.budget);
       if (!(budgetS > 0)) throw new Error(`--budget must be a positive number, got ${opts.budget}`);
-      const engine = await Engine.create({ tuning: winogradTuning(opts.winogradF4) });
+      const engine = await Engine.create({ tuning: engineTuning(opts) });
       try {
         const cases = conditionerTuneCases({
           filters: config.filters,

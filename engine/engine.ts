@@ -103,6 +103,8 @@ export class Engine {
   /** The last few kernels dispatched, named in errors WebGPU reports without a scope. */
   #recentKernels: Kernel[] = [];
   #scopes: Set<Tensor>[] = [];
+  /** Bytes of texel buffers held for backward rules ({@link keepTexels}). */
+  #keptBytes = 0;
   #tensorScope = new WeakMap<Tensor, Set<Tensor>>();
   #seed: number;
   #seedCounter = 0;
@@ -590,13 +592,43 @@ export class Engine {
     return this.tidy(fn);
   }
 
-  /** @internal Attaches a backward rule to `out` when any input needs a gradient. */
-  record(out: Tensor, op: string, inputs: Tensor[], backward: GradNode["backward"]): Tensor {
+  /**
+   * @internal Attaches a backward rule to `out` when any input needs a gradient; `release` frees
+   * what the rule holds beyond its inputs (see {@link GradNode.release}), at once when no rule is
+   * attached.
+   */
+  record(
+    out: Tensor,
+    op: string,
+    inputs: Tensor[],
+    backward: GradNode["backward"],
+    release?: () => void,
+  ): Tensor {
     if (this.gradEnabled && inputs.some((t) => t.requiresGrad)) {
       out.requiresGrad = true;
-      out.node = { op, inputs, backward };
+      out.node = { op, inputs, backward, release };
+    } else {
+      release?.();
     }
     return out;
+  }
+
+  /**
+   * @internal Whether texel buffer `t` may be kept past its op for a backward rule within
+   * `budgets.keptInputsMiB`; when true it counts against that budget until
+   * {@link releaseKeptTexels}.
+   */
+  keepTexels(t: TexelBuffer): boolean {
+    const bytes = t.texels * 16;
+    if (this.#keptBytes + bytes > this.tuning.budgets.keptInputsMiB * 2 ** 20) return false;
+    this.#keptBytes += bytes;
+    return true;
+  }
+
+  /** @internal Returns a texel buffer kept with {@link keepTexels} to the pool. */
+  releaseKeptTexels(t: TexelBuffer): void {
+    this.#keptBytes -= t.texels * 16;
+    this.releaseTexels(t);
   }
 
   /** @internal See {@link Tensor.backward}. */

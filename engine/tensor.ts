@@ -29,6 +29,11 @@ export interface GradNode {
   inputs: Tensor[];
   /** Gradient of each input (null where an input needs none), given the output's gradient. */
   backward: (grad: Tensor) => (Tensor | null)[];
+  /**
+   * Frees what the rule holds beyond its input tensors (a packed copy of an input), called when
+   * the output is disposed, whether or not the rule ran.
+   */
+  release?: () => void;
 }
 
 /** Number of elements of a shape. */
@@ -159,6 +164,7 @@ export class Tensor {
     const s = this.#storage;
     if (!s) return;
     this.#storage = null;
+    this.node?.release?.();
     this.node = null;
     this.engine.releaseStorage(s);
   }

@@ -61,6 +61,12 @@ export interface Budgets {
   reduceChunk: number;
   /** Largest pooling window (kh * kw) done in one kernel; larger ones go along W, then H. */
   poolWindow: number;
+  /**
+   * MiB of packed convolution inputs the forward may keep for the weight gradient, which packs
+   * the input again where none is kept (first come, first kept; 0 keeps none). Each kept input
+   * stays in memory from its layer's forward until its backward.
+   */
+  keptInputsMiB: number;
 }
 
 /** Tuning of the normalisation kernels (engine/ops/norm.ts). */
@@ -147,6 +153,7 @@ const BUDGETS: Budgets = {
   dwChunk: 4096,
   reduceChunk: 1024,
   poolWindow: 4096,
+  keptInputsMiB: 64,
 };
 
 const NORM: NormTuning = {
@@ -275,7 +282,12 @@ function checkTuning(t: Tuning): void {
   }
   const b = t.budgets;
   for (const [k, v] of Object.entries(b)) {
-    if (!isPos(v)) throw new Error(`tuning: budgets.${k} must be a positive integer, got ${v}`);
+    if (k === "keptInputsMiB" ? !(Number.isInteger(v) && v >= 0) : !isPos(v)) {
+      throw new Error(
+        `tuning: budgets.${k} must be a ${k === "keptInputsMiB" ? "non-negative" : "positive"} ` +
+          `integer, got ${v}`,
+      );
+    }
   }
   for (const k of ["matmulK", "convLoop", "dwChunk", "reduceChunk", "poolWindow"] as const) {
     if (b[k] > LOOP_LIMIT) {

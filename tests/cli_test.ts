@@ -14,6 +14,7 @@ import { addSettingOptions, settingOverrides } from "../cli/settings_options.ts"
 import { predictOptions } from "../cli/predict_command.ts";
 import { DEMO_DATA_OUT, demoDataCommand } from "../cli/demo_data_command.ts";
 import { grayPng, TINY, writeTinyRun } from "./tiny_run.ts";
+import { engineTuning, parseKeptInputs } from "../cli/tune_command.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 let engine: Engine | undefined;
@@ -136,4 +137,19 @@ Deno.test("demo-data: a folder of its own; a non-empty one needs --overwrite", a
 // Engines left open at exit have crashed the OpenGL backend at teardown now and then.
 Deno.test("cli: close engine", opts, async () => {
   await engine?.close();
+});
+
+Deno.test("--kept-inputs sets the engine's kept-input budget; a bad value names the flag", () => {
+  assert.deepEqual(engineTuning({ keptInputs: "128" }), { budgets: { keptInputsMiB: 128 } });
+  assert.deepEqual(engineTuning({ winogradF4: true, keptInputs: "0" }), {
+    winogradTiles: [2, 4],
+    budgets: { keptInputsMiB: 0 },
+  });
+  assert.equal(engineTuning({}), undefined);
+  for (const bad of ["-1", "1.5", "", "lots"]) {
+    assert.throws(
+      () => parseKeptInputs(bad),
+      new RegExp(`--kept-inputs must be a whole number of MiB \\(0 or more\\), got "${bad}"`),
+    );
+  }
 });

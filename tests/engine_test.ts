@@ -13,6 +13,7 @@ import {
   mul,
   reshape,
   silu,
+  square,
   sum,
   type Tensor,
 } from "../mod.ts";
@@ -328,3 +329,55 @@ Deno.test("engine: teardown", opts, () => {
   e.destroy();
   assert.throws(() => e.zeros([1]), /destroyed/);
 });
+
+Deno.test(
+  "conv2d keeps its packed input for the weight gradient within budgets.keptInputsMiB",
+  opts,
+  async () => {
+    // Each packing of x [2, 8, 32, 32] is (2 * 32 * 32 + 1) rows of 2 texels: two 4096-texel
+    // rows of the pool, 128 KiB; the 1 MiB budget holds eight.
+    const k = await Engine.create({ seed: 1, tuning: { budgets: { keptInputsMiB: 1 } } });
+    const none = await Engine.create({ seed: 1, tuning: { budgets: { keptInputsMiB: 0 } } });
+    const packing = 128 * 1024;
+    const xv = randnArray(2 * 8 * 32 * 32, 11);
+    const wv = randnArray(6 * 8 * 3 * 3, 12, 0.3);
+    const setup = (en: Engine) => ({
+      x: en.tensor(xv, [2, 8, 32, 32]),
+      w: en.tensor(wv, [6, 8, 3, 3], { requiresGrad: true }),
+    });
+    const a = setup(k);
+    const b = setup(none);
+    /** Bytes in use after a forward (kept packing included), the forward's output disposed. */
+    const forwardBytes = (en: Engine, t: { x: Tensor; w: Tensor }, grad: boolean) => {
+      const base = en.memory.inUseBytes;
+      const y = grad
+        ? conv2d(t.x, t.w, { stride: 2, padding: 1 })
+        : en.noGrad(() => conv2d(t.x, t.w, { stride: 2, padding: 1 }));
+      const used = en.memory.inUseBytes - base;
+      y.dispose();
+      assert.equal(en.memory.inUseBytes, base, "disposing the output released everything");
+      return used;
+    };
+    const plain = forwardBytes(k, a, false);
+    assert.equal(forwardBytes(k, a, true), plain + packing, "the packing is kept with gradients");
+    assert.equal(forwardBytes(none, b, true), plain, "a budget of 0 keeps nothing");
+    // Ten backwards in one scope (their outputs alive until it ends): each gives its packing
+    // back to the budget as it runs, so an eleventh forward still keeps one.
+    const afterTen = k.tidy(() => {
+      for (let i = 0; i < 10; i++) {
+        sum(square(conv2d(a.x, a.w, { stride: 2, padding: 1 }))).backward();
+      }
+      return forwardBytes(k, a, true);
+    });
+    assert.equal(afterTen, plain + packing, "backward returned its packings");
+    none.tidy(() => {
+      for (let i = 0; i < 10; i++) {
+        sum(square(conv2d(b.x, b.w, { stride: 2, padding: 1 }))).backward();
+      }
+    });
+    // The kept packing is the one the weight gradient would make: the same gradient, bit for bit.
+    assert.deepEqual(await a.w.grad!.read(), await b.w.grad!.read());
+    k.destroy();
+    none.destroy();
+  },
+);

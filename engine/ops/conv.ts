@@ -420,19 +420,50 @@ function gemm(
   return finish(dst, shape, splits);
 }
 
-function forward(x: Tensor, weight: Tensor, bias: Tensor | null, geo: Geometry): Tensor {
+/**
+ * The forward's output, and its packed input when `keepInput` asks for it and the engine's
+ * kept-input budget allows (the weight gradient reads the same packing; see
+ * `budgets.keptInputsMiB` in engine/tuning.ts).
+ */
+function forward(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  geo: Geometry,
+  keepInput: boolean,
+): { out: Tensor; kept: TexelBuffer | null } {
   const e = x.engine;
   const wino = winogradTile(e, "conv_fwd", geo);
-  if (wino) return winogradForward(pointGemms(wino), x, weight, bias, geo);
-  const im2col = usesIm2col(geo);
-  const act = im2col ? packIm2col(x, geo) : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
+  if (wino) return { out: winogradForward(pointGemms(wino), x, weight, bias, geo), kept: null };
+  const act = packInput(x, geo);
   // The weight [Cout, Cin, KH, KW] is [Cout, K] for the im2col GEMM as it is.
-  const g = im2col ? im2colGeometry(geo) : geo;
+  const g = usesIm2col(geo) ? im2colGeometry(geo) : geo;
   const wt = packWt(weight, g, false);
   const out = gemm(false, g, act, wt, bias, [geo.batch, geo.cout, geo.outH, geo.outW], x);
-  e.releaseTexels(act);
   e.releaseTexels(wt);
-  return out;
+  if (keepInput && e.keepTexels(act)) return { out, kept: act };
+  e.releaseTexels(act);
+  return { out, kept: null };
+}
+
+/**
+ * @internal x packed as the forward and the implicit-GEMM weight gradient of a convolution with
+ * a `wShape` weight read it: the work a kept input saves the weight gradient (the bench times
+ * it). Give it back with {@link Engine.releaseTexels}.
+ */
+export function packConvInput(
+  x: Tensor,
+  wShape: readonly number[],
+  options: Conv2dOptions = {},
+): TexelBuffer {
+  return packInput(x, geometry(x.shape, wShape, null, options));
+}
+
+/** x packed as the forward and weight-gradient GEMMs read it: im2col rows or packed channels. */
+function packInput(x: Tensor, geo: Geometry): TexelBuffer {
+  return usesIm2col(geo)
+    ? packIm2col(x, geo)
+    : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
 }
 
 /** Input gradient from the packed output gradient `gp` (see {@link withPackedGrad}). */
@@ -446,8 +477,17 @@ function inputGrad(gp: () => TexelBuffer, g: Tensor, weight: Tensor, geo: Geomet
   return out;
 }
 
-/** Weight gradient from `x` and the packed output gradient `gp` (see {@link withPackedGrad}). */
-function weightGrad(gp: () => TexelBuffer, g: Tensor, x: Tensor, convGeo: Geometry): Tensor {
+/**
+ * Weight gradient from `x` and the packed output gradient `gp` (see {@link withPackedGrad}),
+ * reading the forward's packed input `kept` where there is one (the caller releases it).
+ */
+function weightGrad(
+  gp: () => TexelBuffer,
+  g: Tensor,
+  x: Tensor,
+  convGeo: Geometry,
+  kept: TexelBuffer | null = null,
+): Tensor {
   const e = x.engine;
   const shape = [convGeo.cout, convGeo.cpg, convGeo.kH, convGeo.kW];
   const positions = convGeo.batch * convGeo.outH * convGeo.outW;
@@ -455,14 +495,11 @@ function weightGrad(gp: () => TexelBuffer, g: Tensor, x: Tensor, convGeo: Geomet
   const wino = winogradTile(e, "conv_dw", convGeo);
   if (wino) return winogradWeightGrad(pointGemms(wino), x, g, convGeo);
   // With im2col the gradient of the 1x1 GEMM's [Cout, K] weight is dw's memory as it is.
-  const im2col = usesIm2col(convGeo);
-  const geo = im2col ? im2colGeometry(convGeo) : convGeo;
-  const xp = im2col
-    ? packIm2col(x, convGeo)
-    : packAct(x, geo.cin, geo.groups, geo.height * geo.width);
+  const geo = usesIm2col(convGeo) ? im2colGeometry(convGeo) : convGeo;
+  const xp = kept ?? packInput(x, convGeo);
   const tile = e.tileFor("conv_dw", geo.opg, geo.cpg * geo.kH * geo.kW, positions);
   const dw = dwGemm(geo, xp, gp(), shape, x, tile);
-  e.releaseTexels(xp);
+  if (!kept) e.releaseTexels(xp);
   return dw;
 }
 
@@ -654,14 +691,28 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
   const geo = geometry(x.shape, weight.shape, bias?.shape ?? null, options);
   checkF32("conv2d", ...(bias ? [x, weight, bias] : [x, weight]));
   const e = x.engine;
-  const out = forward(x, weight, bias, geo);
+  // The implicit-GEMM weight gradient packs x as the forward did: keep that packing.
+  const keepInput = e.gradEnabled && weight.requiresGrad && positionsOf(geo) > 0 &&
+    !winogradTile(e, "conv_dw", geo);
+  const fwd = forward(x, weight, bias, geo, keepInput);
+  let kept = fwd.kept;
+  const release = () => {
+    if (kept) e.releaseKeptTexels(kept);
+    kept = null;
+  };
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return e.record(out, "conv2d", inputs, (g) => {
+  return e.record(fwd.out, "conv2d", inputs, (g) => {
     const [gx, gw] = withPackedGrad(g, geo, (gp) => [
       x.requiresGrad ? inputGrad(gp, g, weight, geo) : null,
-      weight.requiresGrad ? weightGrad(gp, g, x, geo) : null,
+      weight.requiresGrad ? weightGrad(gp, g, x, geo, kept) : null,
     ]);
+    release();
     if (!bias) return [gx, gw];
     return [gx, gw, bias.requiresGrad ? sum(g, [0, 2, 3]) : null];
-  });
+  }, release);
+}
+
+/** Output positions of `geo` (the weight gradient's K). */
+function positionsOf(geo: Geometry): number {
+  return geo.batch * geo.outH * geo.outW;
 }
