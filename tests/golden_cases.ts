@@ -35,8 +35,6 @@ export interface GoldenFile {
   cases: GoldenCase[];
   /** Engine tuning the cases run under (e.g. conv kernels forced to Winograd); default auto. */
   tuning?: TuningOverrides;
-  /** Tolerance of outputs and gradients where the default ones cannot hold. */
-  tolerance?: Tolerance;
 }
 
 /** The fixture files, tests/golden/<family>.json. */
@@ -187,17 +185,8 @@ export const OPS: Record<string, OpCall> = {
   smoothL1Loss: (t, a) => M.smoothL1Loss(t.a, t.b, defined({ beta: opt<number>(a, "beta") })),
 };
 
-/**
- * Runs one case on `engine`; throws naming the case and what differs. `tolerance` (a file's)
- * replaces the default output and gradient tolerances.
- */
-export async function runGoldenCase(
-  engine: Engine,
-  c: GoldenCase,
-  tolerance?: Tolerance,
-): Promise<void> {
-  const outTol = tolerance ?? OUT_TOL;
-  const gradTol = tolerance ?? GRAD_TOL;
+/** Runs one case on `engine`; throws naming the case and what differs. */
+export async function runGoldenCase(engine: Engine, c: GoldenCase): Promise<void> {
   const call = OPS[c.op];
   assert.ok(call, `${c.name}: no dispatch entry for op "${c.op}"`);
   if (typeof (M as unknown as Record<string, unknown>)[c.op] !== "function") {
@@ -232,7 +221,7 @@ export async function runGoldenCase(
   try {
     assert.deepEqual(res.outShape, c.output.shape, `${c.name}: output shape`);
     assertClose(await res.out.read(), c.output.data, {
-      ...outTol,
+      ...OUT_TOL,
       label: `${c.name} output`,
       shape: c.output.shape,
     });
@@ -243,7 +232,7 @@ export async function runGoldenCase(
       assert.ok(g, `${c.name}: input "${name}" got no gradient`);
       assert.deepEqual([...g.shape], want.shape, `${c.name}: shape of grad ${name}`);
       assertClose(await g.read(), want.data, {
-        ...gradTol,
+        ...GRAD_TOL,
         label: `${c.name} grad ${name}`,
         shape: want.shape,
       });
@@ -253,7 +242,7 @@ export async function runGoldenCase(
       const want = c.extra?.[name];
       if (!want) continue;
       assertClose(await res.bufs[i].read(), want.data, {
-        ...outTol,
+        ...OUT_TOL,
         label: `${c.name} ${name} after the call`,
         shape: want.shape,
       });

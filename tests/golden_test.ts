@@ -31,7 +31,7 @@ for (const file of files) {
     Deno.test({
       name: `golden ${file.family}/${c.name}`,
       ...testOptions,
-      fn: async () => runGoldenCase(await getEngine(file), c, file.tolerance),
+      fn: async () => runGoldenCase(await getEngine(file), c),
     });
   }
 }

@@ -38,7 +38,7 @@ export async function runGolden(gpu: GPU, files: GoldenFile[]): Promise<GoldenRe
 async function runFile(engine: Engine, file: GoldenFile, report: GoldenReport): Promise<void> {
   for (const c of file.cases) {
     try {
-      await runGoldenCase(engine, c, file.tolerance);
+      await runGoldenCase(engine, c);
       report.passed++;
     } catch (e) {
       report.failures.push(`${file.family}/${c.name}: ${(e as Error).message}`);
