@@ -8,7 +8,7 @@ import { Engine } from "../engine/engine.ts";
 import type { TuneReport } from "../engine/autotune.ts";
 import { type BenchTuning, type EngineSetup, tunedPrepare } from "./tuned.ts";
 import type { TuneShapeOptions } from "../conditioner/tuning_cases.ts";
-import { WINOGRAD_F4 } from "../engine/tuning.ts";
+import { WINOGRAD_F2_ONLY } from "../engine/tuning.ts";
 import { benchKernels, type KernelResult } from "./kernels.ts";
 import { benchStack, type StackResult } from "./stack.ts";
 import { benchTrainStep, stepObjective, type StepResult } from "./step.ts";
@@ -34,8 +34,8 @@ export interface RunOptions {
   /** Kernel tiles of the stack and step sections (default "fixed": the adapter's profile). */
   tuning?: BenchTuning;
   /**
-   * Tuned runs may choose Winograd F(4x4, 3x3) (engine/tuning.ts `winogradTiles`); with
-   * `tuning: "both"` their ids end in "tuned F4".
+   * False: tuned runs choose Winograd F(2x2, 3x3) only, not F(4x4, 3x3) (engine/tuning.ts
+   * `winogradTiles`); with `tuning: "both"` their ids end in "tuned F2". Default true.
    */
   winogradF4?: boolean;
   /** `budgets.keptInputsMiB` of the stack and step engines (default the profile's). */
@@ -144,8 +144,10 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const withPeers = options.peers ?? true;
   const objectives = [...(options.objectives ?? DEFAULT_STEP_OBJECTIVES)];
   for (const o of objectives) stepObjective(o); // throws, naming the choices, on an unknown name
-  if (options.winogradF4 && (options.tuning ?? "fixed") === "fixed") {
-    throw new Error("bench: --winograd-f4 applies to tuned runs: it needs --tuning auto or both");
+  if (options.winogradF4 === false && (options.tuning ?? "fixed") === "fixed") {
+    throw new Error(
+      "bench: --no-winograd-f4 applies to tuned runs: it needs --tuning auto or both",
+    );
   }
   const plan = makePlan(quick, objectives);
   const probe = await Engine.create({ seed: 0 });
@@ -190,15 +192,15 @@ export async function runBench(options: RunOptions = {}): Promise<BenchReport> {
   const modes: ("fixed" | "auto")[] = tuning === "both" ? ["fixed", "auto"] : [tuning];
   // With tuning, --match also picks stack and step cases (tuning the full model takes long).
   const tunedMatch = (id: string) => tuning === "fixed" || !filter || filter(id);
-  const f4 = options.winogradF4 ?? false;
+  const f2Only = options.winogradF4 === false;
   const idOf = (id: string, mode: "fixed" | "auto") =>
-    mode === "auto" && tuning === "both" ? `${id} tuned${f4 ? " F4" : ""}` : id;
+    mode === "auto" && tuning === "both" ? `${id} tuned${f2Only ? " F2" : ""}` : id;
   /** The engine setup of a stack or step case: tuned for `model` in "auto" mode. */
   const kept = options.keptInputsMiB;
   const budgets = kept === undefined ? {} : { budgets: { keptInputsMiB: kept } };
   const setupFor = (mode: "fixed" | "auto", id: string, model: TuneShapeOptions): EngineSetup =>
     mode === "fixed" ? { tuning: budgets } : {
-      tuning: { ...(f4 ? WINOGRAD_F4 : {}), ...budgets },
+      tuning: { ...(f2Only ? WINOGRAD_F2_ONLY : {}), ...budgets },
       prepare: tunedPrepare(model, report.tuned[id] = [], log),
     };
 

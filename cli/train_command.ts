@@ -157,8 +157,8 @@ async function train(
     : await planNewRun(flags, overrides);
   const config = plan.config;
   // The adapter before any output: without one, the first line printed says what to install.
-  if (flags.winogradF4 && flags.tuning !== "auto") {
-    throw new Error("--winograd-f4 lets the tuner choose a kernel: it needs --tuning auto");
+  if (flags.winogradF4 === false && flags.tuning !== "auto") {
+    throw new Error("--no-winograd-f4 limits what the tuner chooses: it needs --tuning auto");
   }
   const engine = await Engine.create({
     seed: config.seed,

@@ -1,7 +1,12 @@
 /** `tune`: times kernel tiles for a model's GEMM shapes on this adapter and caches the choices. */
 import { Command, type CommandUnknownOpts } from "npm:@commander-js/extra-typings@15.1.0";
 import { Engine } from "../engine/engine.ts";
-import { fmtWinogradTiles, PROFILES, type TuningOverrides, WINOGRAD_F4 } from "../engine/tuning.ts";
+import {
+  fmtWinogradTiles,
+  PROFILES,
+  type TuningOverrides,
+  WINOGRAD_F2_ONLY,
+} from "../engine/tuning.ts";
 import {
   bucketsOf,
   fmtTile,
@@ -14,11 +19,11 @@ import { conditionerTuneCases } from "../conditioner/tuning_cases.ts";
 import { loadTuningCache, saveTuningCache, tuningCachePath } from "../io/tuning_cache.ts";
 import { TuneBar } from "./progress.ts";
 
-/** The `--winograd-f4` flag of `tune`, `train` and `bench`. */
+/** The `--no-winograd-f4` flag of `tune`, `train` and `bench`. */
 export const WINOGRAD_F4_FLAG = [
-  "--winograd-f4",
-  "let the tuner also time Winograd F(4x4, 3x3) for stride-1 3x3 layers: faster on deep " +
-  "layers, float32 errors about 3x the implicit GEMM's; cached apart",
+  "--no-winograd-f4",
+  "keep the tuner to Winograd F(2x2, 3x3) for stride-1 3x3 layers: F(4x4, 3x3) is faster on " +
+  "deep layers but its float32 errors are about 3x the implicit GEMM's; cached apart",
 ] as const;
 
 /** The `--kept-inputs` flag of `train` and `bench`. */
@@ -28,11 +33,11 @@ export const KEPT_INPUTS_FLAG = [
   `(saves packing them again; 0: none; default ${PROFILES.software.budgets.keptInputsMiB})`,
 ] as const;
 
-/** The engine tuning `--winograd-f4` and `--kept-inputs` ask for (undefined: the profile's). */
+/** The engine tuning `--no-winograd-f4` and `--kept-inputs` ask for (undefined: the profile's). */
 export function engineTuning(
   flags: { winogradF4?: boolean; keptInputs?: string },
 ): TuningOverrides | undefined {
-  const over: TuningOverrides = flags.winogradF4 ? { ...WINOGRAD_F4 } : {};
+  const over: TuningOverrides = flags.winogradF4 === false ? { ...WINOGRAD_F2_ONLY } : {};
   if (flags.keptInputs !== undefined) {
     over.budgets = { keptInputsMiB: parseKeptInputs(flags.keptInputs) };
   }

@@ -113,8 +113,7 @@ export function winogradCandidate(profile: ProfileName, m: WinogradVariant = 2):
 /**
  * The tiles timed for `family` besides the profile's own: the profile's candidates, the
  * workgroup-memory kernel, and for a layer that can run as Winograd (`winograd`) each variant in
- * `tuning.winogradTiles` (F(2x2, 3x3) only by default: F(4x4, 3x3), faster still and less
- * accurate, is opt-in). Elsewhere a Winograd tile would run the texel kernel with the
+ * `tuning.winogradTiles` (both by default). Elsewhere a Winograd tile would run the texel kernel with the
  * same register tile, so it is not timed.
  */
 export function candidatesFor(tuning: Tuning, family: Family, winograd: boolean): Tile[] {

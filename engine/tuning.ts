@@ -31,7 +31,7 @@ export interface Tile {
    */
   kind?: "texel" | "shared" | "winograd";
   /**
-   * Output tile of kind "winograd": F(2x2, 3x3) (the default) or F(4x4, 3x3) (faster on deep
+   * Output tile of kind "winograd": F(2x2, 3x3) (when unset) or F(4x4, 3x3) (faster on deep
    * layers, float32 errors about 3x the implicit GEMM's; see engine/ops/winograd.ts).
    */
   winograd?: WinogradVariant;
@@ -108,10 +108,10 @@ export interface Tuning {
   /** Normalisation kernels. */
   norm: NormTuning;
   /**
-   * Winograd variants the autotuner may choose for stride-1 3x3 layers: `[2]` (F(2x2, 3x3),
-   * the default), `[2, 4]` (F(4x4, 3x3) too: faster on deep layers, float32 errors about 3x the
-   * implicit GEMM's) or `[]` (none). Tiles set by hand are
-   * not limited by it.
+   * Winograd variants the autotuner may choose for stride-1 3x3 layers: `[2, 4]` (the default:
+   * F(4x4, 3x3), faster on deep layers with float32 errors about 3x the implicit GEMM's, and
+   * F(2x2, 3x3), whose errors are below the implicit GEMM's), `[2]` (F(2x2, 3x3) only) or `[]`
+   * (none). Tiles set by hand are not limited by it.
    */
   winogradTiles: readonly WinogradVariant[];
 }
@@ -119,8 +119,8 @@ export interface Tuning {
 /** Output tile of a Winograd variant: F(2x2, 3x3) or F(4x4, 3x3). */
 export type WinogradVariant = 2 | 4;
 
-/** The overrides that let the autotuner choose F(4x4, 3x3) too (`--winograd-f4`). */
-export const WINOGRAD_F4: TuningOverrides = { winogradTiles: [2, 4] };
+/** The overrides that keep the autotuner to F(2x2, 3x3) (`--no-winograd-f4`). */
+export const WINOGRAD_F2_ONLY: TuningOverrides = { winogradTiles: [2] };
 
 /** Winograd variants as "F2,F4" ("none" for an empty list). */
 export function fmtWinogradTiles(tiles: readonly WinogradVariant[]): string {
@@ -186,7 +186,7 @@ export const PROFILES: Readonly<Record<ProfileName, Tuning>> = {
     conv: { fwd: tile(4, 4, 8, 8), dx: tile(4, 4, 8, 8), dw: tile(4, 4, 8, 8) },
     budgets: BUDGETS,
     norm: NORM,
-    winogradTiles: [2],
+    winogradTiles: [2, 4],
   },
   gpu: {
     profile: "gpu",
@@ -197,7 +197,7 @@ export const PROFILES: Readonly<Record<ProfileName, Tuning>> = {
     conv: { fwd: tile(2, 2, 16, 8), dx: tile(2, 2, 16, 8), dw: tile(2, 2, 16, 8) },
     budgets: BUDGETS,
     norm: NORM,
-    winogradTiles: [2],
+    winogradTiles: [2, 4],
   },
 };
 

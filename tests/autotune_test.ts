@@ -180,16 +180,16 @@ Deno.test(
   "autotune: Winograd variants are timed for stride-1 3x3 layers only, as the tuning allows, and cached apart",
   opts,
   async () => {
-    const f4 = await Engine.create({ seed: 4, tuning: { winogradTiles: [2, 4] } });
+    const f2 = await Engine.create({ seed: 4, tuning: { winogradTiles: [2] } });
     const dir = await Deno.makeTempDir();
     try {
       const stride1: TuneCase = { op: "conv2d", x: [2, 8, 8, 8], w: [8, 8, 3, 3], padding: 1 };
       const others = CANDIDATES[e.tuning.profile].length + 1; // and the workgroup-memory kernel
       e.tuned.clear();
       const [def] = await e.tune([stride1], { budgetS: 1 });
-      assert.equal(def.candidates, 1 + others + 1, "the profile's tile, the others and F2");
-      const [both] = await f4.tune([stride1], { budgetS: 1 });
-      assert.equal(both.candidates, 1 + others + 2, "F2 and F4");
+      assert.equal(def.candidates, 1 + others + 2, "the profile's tile, the others, F2 and F4");
+      const [only] = await f2.tune([stride1], { budgetS: 1 });
+      assert.equal(only.candidates, 1 + others + 1, "F2 alone");
       e.tuned.clear();
       const [none] = await e.tune([CASES[0]], { budgetS: 1 });
       assert.equal(none.candidates, 1 + others, "a stride-2 layer times no Winograd tile");
@@ -199,40 +199,40 @@ Deno.test(
       const [shared] = await e.tune([stride2, stride1], { budgetS: 1 });
       assert.equal(shared.key, def.key);
       assert.equal(shared.label, "conv2d x[2,8,8,8] w[8,8,3,3] s1");
-      assert.equal(shared.candidates, 1 + others + 1);
+      assert.equal(shared.candidates, 1 + others + 2);
       assert.deepEqual(
-        candidatesFor(f4.tuning, "conv_fwd", true).filter((t) => t.kind === "winograd")
+        candidatesFor(e.tuning, "conv_fwd", true).filter((t) => t.kind === "winograd")
           .map((t) => t.winograd),
         [2, 4],
       );
-      assert.deepEqual(candidatesFor(f4.tuning, "matmul", true), [
-        ...CANDIDATES[f4.tuning.profile],
+      assert.deepEqual(candidatesFor(e.tuning, "matmul", true), [
+        ...CANDIDATES[e.tuning.profile],
         SHARED_TILE,
       ]);
 
-      // Choices made with F4 allowed live in their own cache entry.
+      // Choices made with F(2x2, 3x3) only live in their own cache entry.
       assert.equal(entryKey(e), adapterKey(e.gpu));
-      assert.equal(entryKey(f4), `${adapterKey(f4.gpu)} | winograd F2,F4`);
+      assert.equal(entryKey(f2), `${adapterKey(f2.gpu)} | winograd F2`);
       const path = join(dir, "tuning.json");
       const warnings: string[] = [];
       const warn = (m: string) => warnings.push(m);
       const key = bucketKey("conv_fwd", 8, 128, 72);
       const tile = { bm: 4, bn: 4, wgX: 8, wgY: 8, kind: "winograd", winograd: 4 } as const;
       const choice = { tile, ms: 1, fixedMs: 2, candidates: 7 };
-      f4.tuned.clear();
-      f4.tuned.set(key, choice);
-      await saveTuningCache(f4, path, warn);
       e.tuned.clear();
+      e.tuned.set(key, choice);
       await saveTuningCache(e, path, warn);
-      f4.tuned.clear();
-      assert.equal(await loadTuningCache(f4, path, warn), 1);
-      assert.deepEqual(f4.tuned.get(key), choice);
-      assert.equal(await loadTuningCache(e, path, warn), 0);
-      // An F4 choice in the default entry (edited by hand) is not used.
+      f2.tuned.clear();
+      await saveTuningCache(f2, path, warn);
+      e.tuned.clear();
+      assert.equal(await loadTuningCache(e, path, warn), 1);
+      assert.deepEqual(e.tuned.get(key), choice);
+      assert.equal(await loadTuningCache(f2, path, warn), 0);
+      // An F4 choice in the F2-only entry (edited by hand) is not used.
       const file = JSON.parse(await Deno.readTextFile(path));
-      file.adapters[adapterKey(e.gpu)].choices[key] = choice;
+      file.adapters[entryKey(f2)].choices[key] = choice;
       await Deno.writeTextFile(path, JSON.stringify(file));
-      assert.equal(await loadTuningCache(e, path, warn), 0);
+      assert.equal(await loadTuningCache(f2, path, warn), 0);
       assert.match(warnings.pop()!, /Winograd F4 is not allowed here/);
       assert.deepEqual(warnings, []);
 
@@ -245,7 +245,7 @@ Deno.test(
       assert.deepEqual(resolveTuning(e.gpu, { winogradTiles: [] }).winogradTiles, []);
     } finally {
       e.tuned.clear();
-      await f4.close();
+      await f2.close();
       await Deno.remove(dir, { recursive: true });
     }
   },

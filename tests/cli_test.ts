@@ -141,11 +141,12 @@ Deno.test("cli: close engine", opts, async () => {
 
 Deno.test("--kept-inputs sets the engine's kept-input budget; a bad value names the flag", () => {
   assert.deepEqual(engineTuning({ keptInputs: "128" }), { budgets: { keptInputsMiB: 128 } });
-  assert.deepEqual(engineTuning({ winogradF4: true, keptInputs: "0" }), {
-    winogradTiles: [2, 4],
+  assert.deepEqual(engineTuning({ winogradF4: false, keptInputs: "0" }), {
+    winogradTiles: [2],
     budgets: { keptInputsMiB: 0 },
   });
   assert.equal(engineTuning({}), undefined);
+  assert.equal(engineTuning({ winogradF4: true }), undefined, "F(4x4, 3x3) is the profile's");
   for (const bad of ["-1", "1.5", "", "lots"]) {
     assert.throws(
       () => parseKeptInputs(bad),
