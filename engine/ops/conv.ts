@@ -136,6 +136,11 @@ function geometry(
   };
 }
 
+/** Output positions of `geo` (the weight gradient's K). */
+function positionsOf(geo: Geometry): number {
+  return geo.batch * geo.outH * geo.outW;
+}
+
 /**
  * The tile actually used for a GEMM with `m` rows and `n` columns, where `lanes(bn)` is the
  * number of invocations along N at column tile `bn`: the configured tile, shrunk where a
@@ -490,7 +495,7 @@ function weightGrad(
 ): Tensor {
   const e = x.engine;
   const shape = [convGeo.cout, convGeo.cpg, convGeo.kH, convGeo.kW];
-  const positions = convGeo.batch * convGeo.outH * convGeo.outW;
+  const positions = positionsOf(convGeo);
   if (positions === 0) return e.zeros(shape);
   const wino = winogradTile(e, "conv_dw", convGeo);
   if (wino) return winogradWeightGrad(pointGemms(wino), x, g, convGeo);
@@ -513,7 +518,7 @@ function dwGemm(
   requested: Tile,
 ): Tensor {
   const e = source.engine;
-  const positions = geo.batch * geo.outH * geo.outW;
+  const positions = positionsOf(geo);
   const kk = geo.kH * geo.kW;
   const shared = requested.kind === "shared";
   const tile = shared ? requested : fitTile(
@@ -590,7 +595,7 @@ function gemmDims(geo: Geometry): Record<Family & `conv_${string}`, GemmDims> {
   const g = usesIm2col(geo) ? im2colGeometry(geo) : geo;
   const kk = geo.kH * geo.kW;
   const gkk = g.kH * g.kW;
-  const positions = geo.batch * geo.outH * geo.outW;
+  const positions = positionsOf(geo);
   const phases = Math.ceil(geo.height / geo.stride[0]) * Math.ceil(geo.width / geo.stride[1]);
   return {
     conv_fwd: { m: g.opg, n: positions, k: g.cpg * gkk },
@@ -710,9 +715,4 @@ export function conv2d(x: Tensor, weight: Tensor, options: Conv2dOptions = {}): 
     if (!bias) return [gx, gw];
     return [gx, gw, bias.requiresGrad ? sum(g, [0, 2, 3]) : null];
   }, release);
-}
-
-/** Output positions of `geo` (the weight gradient's K). */
-function positionsOf(geo: Geometry): number {
-  return geo.batch * geo.outH * geo.outW;
 }
